@@ -1,0 +1,138 @@
+"""Shared fixtures: an isolated home and git configuration, and template copies.
+
+Every test runs with HOME, XDG dirs and the global git config pointing into its own temporary
+directory, so the developer's git identity, hooks, signing or Copier settings never leak in.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from hardstart import __version__
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+VERSION_TAG = f"v{__version__}"
+
+# Environment variables that would let the developer's setup leak into a test.
+_LEAKY = (
+    "GIT_AUTHOR_NAME",
+    "GIT_AUTHOR_EMAIL",
+    "GIT_COMMITTER_NAME",
+    "GIT_COMMITTER_EMAIL",
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "EMAIL",
+    "COPIER_SETTINGS_PATH",
+    "FORCE_COLOR",
+)
+
+_GIT_FIXTURE_ENV = {
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "fixture",
+    "GIT_AUTHOR_EMAIL": "fixture@example.invalid",
+    "GIT_COMMITTER_NAME": "fixture",
+    "GIT_COMMITTER_EMAIL": "fixture@example.invalid",
+}
+
+# A tiny template over the real copier.yml: enough files to test the CLI's mechanics
+# (answers file, a file that varies, a file present only with the redis store).
+TINY_FILES = {
+    "{{ _copier_conf.answers_file }}.jinja": "{{ _copier_answers|to_nice_yaml -}}\n",
+    "package.json.jinja": (
+        '{"name": "{{ project_name }}", "license": "{{ license }}",'
+        ' "engines": {"node": ">={{ node_major }}"}}\n'
+    ),
+    "README.md.jinja": "# {{ project_name }}\n\n{{ description }}\n",
+    "src/server.ts": "export {};\n",
+    "src/{% if rate_limit_store == 'redis' %}redis-store.ts{% endif %}": "export {};\n",
+}
+
+
+def git(*args: str, cwd: Path) -> str:
+    env = {**os.environ, **_GIT_FIXTURE_ENV}
+    result = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
+    )
+    return result.stdout
+
+
+def make_template_repo(root: Path, files: dict[str, str] | None = None) -> Path:
+    """A git repository holding copier.yml and template/ (the real one, or `files`), tagged."""
+    root.mkdir(parents=True)
+    shutil.copy2(REPO_ROOT / "copier.yml", root / "copier.yml")
+    if files is None:
+        shutil.copytree(
+            REPO_ROOT / "template",
+            root / "template",
+            symlinks=True,
+            ignore=shutil.ignore_patterns("node_modules", "__pycache__"),
+        )
+    else:
+        for name, content in files.items():
+            path = root / "template" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(content, encoding="utf-8")
+    git("init", "--quiet", cwd=root)
+    git("add", "--all", "--force", cwd=root)
+    git("commit", "--quiet", "-m", "template", cwd=root)
+    git("tag", VERSION_TAG, cwd=root)
+    return root
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
+    """A fresh HOME and global git config per test.
+
+    Tests marked `slow` keep the real HOME (npm's download cache lives there) but still get an
+    empty global git config.
+    """
+    home = tmp_path_factory.mktemp("home")
+    (home / ".gitconfig").write_text("", encoding="utf-8")
+    for name in _LEAKY:
+        monkeypatch.delenv(name, raising=False)
+    if request.node.get_closest_marker("slow") is None:
+        monkeypatch.setenv("HOME", str(home))
+        monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+        monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("NO_COLOR", "1")
+    return home
+
+
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real template (copier.yml + template/), as a git repository tagged v<version>."""
+    return make_template_repo(tmp_path_factory.mktemp("templates") / "real")
+
+
+@pytest.fixture(scope="session")
+def tiny_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real questions over a tiny template/, as a git repository tagged v<version>."""
+    return make_template_repo(tmp_path_factory.mktemp("templates") / "tiny", TINY_FILES)
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty current directory for a test that generates projects."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work

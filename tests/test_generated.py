@@ -1,0 +1,135 @@
+"""End to end: generate real projects and run their own checks on real Node.
+
+Each case generates a project with the CLI, installs it with `npm ci` from the shipped lockfile,
+and runs its lint, type-check and test suite: on embedded PGlite, on a real PostgreSQL and, for the
+redis store, against a real Redis. `scripts/test` installs Node and starts the services, and passes
+them in through HARDSTART_* variables.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    data: dict[str, str]
+    node_major: int
+    postgres: bool
+    redis: bool
+
+
+CASES = [
+    Case("defaults", {}, 24, postgres=True, redis=False),
+    Case(
+        "redis-apache",
+        {"rate_limit_store": "redis", "license": "Apache-2.0"},
+        24,
+        postgres=True,
+        redis=True,
+    ),
+    Case(
+        "node22-proprietary",
+        {
+            "node_major": "22",
+            "license": "proprietary",
+            "cors_origins": "https://app.example.com,http://localhost:5173",
+        },
+        22,
+        postgres=False,
+        redis=False,
+    ),
+]
+
+
+def _required_env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is not set: run the suite through scripts/test")
+        pytest.skip(f"{name} is not set: run the suite through scripts/test")
+    return value
+
+
+def _run(
+    args: list[str], cwd: Path, env: dict[str, str], timeout: int = 900
+) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert proc.returncode == 0, (
+        f"{' '.join(args)} exited {proc.returncode}\n"
+        f"--- stdout ---\n{proc.stdout[-8000:]}\n--- stderr ---\n{proc.stderr[-8000:]}"
+    )
+    return proc
+
+
+def _node_env(node_bin: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("npm_")}
+    env["PATH"] = f"{node_bin}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("DATABASE_URL", None)
+    env.pop("REDIS_URL", None)
+    env.pop("NODE_ENV", None)
+    env.update(extra)
+    return env
+
+
+def _fresh_database(admin_url: str) -> str:
+    """A new, empty database on the throwaway server, so every case starts clean."""
+    name = f"hs_{uuid.uuid4().hex[:12]}"
+    subprocess.run(
+        ["psql", admin_url, "-v", "ON_ERROR_STOP=1", "-qc", f"CREATE DATABASE {name}"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_generated_project_passes_its_own_checks(case: Case, tmp_path: Path) -> None:
+    node_bin = _required_env(f"HARDSTART_NODE{case.node_major}_BIN")
+    pg_url = _required_env("HARDSTART_TEST_PG_URL") if case.postgres else ""
+    redis_url = _required_env("HARDSTART_TEST_REDIS_URL") if case.redis else ""
+
+    dest = tmp_path / f"svc-{case.name}"
+    args = [sys.executable, "-m", "hardstart", "new", str(dest), "--defaults", "-q"]
+    args += ["--data", f"project_name=svc-{case.name}"]
+    for key, value in case.data.items():
+        args += ["--data", f"{key}={value}"]
+    _run(args, cwd=tmp_path, env=dict(os.environ))
+
+    base = {"REDIS_URL": redis_url} if redis_url else {}
+    env = _node_env(node_bin, **base)
+    version = _run(["node", "--version"], cwd=dest, env=env).stdout
+    assert version.startswith(f"v{case.node_major}."), version
+
+    _run(["npm", "ci", "--no-audit", "--no-fund"], cwd=dest, env=env)
+    _run(["npm", "run", "lint"], cwd=dest, env=env)
+    _run(["npm", "run", "typecheck"], cwd=dest, env=env)
+
+    # Embedded PGlite: the default for development and tests.
+    result = _run(["npm", "test"], cwd=dest, env=env)
+    assert "# fail 0" in result.stdout, result.stdout[-4000:]
+    assert "# pass 0" not in result.stdout, "the generated suite ran no test"
+
+    if case.postgres:
+        pg_env = _node_env(node_bin, DATABASE_URL=_fresh_database(pg_url), **base)
+        result = _run(["npm", "test"], cwd=dest, env=pg_env)
+        assert "# fail 0" in result.stdout, result.stdout[-4000:]
+
+    # The generated .gitignore covers everything that installing and testing leaves behind.
+    status = _run(["git", "status", "--porcelain"], cwd=dest, env=env).stdout
+    assert status == "", f"files left untracked or modified:\n{status}"

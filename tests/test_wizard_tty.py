@@ -1,0 +1,146 @@
+"""The interactive wizard, driven through a real pseudo-terminal (the real `hardstart` process)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+import yaml
+
+from conftest import VERSION_TAG, git
+
+pytestmark = pytest.mark.tty
+
+DOWN = "\x1b[B"
+ENTER = "\r"
+CLEAR_LINE = "\x15"  # Ctrl-U: delete the pre-filled default
+CTRL_C = "\x03"
+
+
+def spawn(template: Path, cwd: Path, *args: str) -> pexpect.spawn:
+    hardstart = str(Path(sys.executable).parent / "hardstart")
+    env = {
+        **os.environ,
+        "TERM": "xterm-256color",
+        "NO_COLOR": "1",
+        "PROMPT_TOOLKIT_NO_CPR": "1",  # nobody answers cursor-position requests here
+        "COLUMNS": "160",
+        "LINES": "50",
+    }
+    return pexpect.spawn(
+        hardstart,
+        ["new", "--template", str(template), *args],
+        cwd=str(cwd),
+        env=env,
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(50, 160),
+    )
+
+
+def finish(child: pexpect.spawn) -> tuple[int, str]:
+    child.expect(pexpect.EOF)
+    output = child.before or ""
+    child.close()
+    assert child.exitstatus is not None, "killed by a signal"
+    return child.exitstatus, output
+
+
+def test_wizard_asks_validates_summarises_and_generates(tiny_template: Path, workdir: Path) -> None:
+    child = spawn(tiny_template, workdir)
+    child.expect("Project")
+    child.expect("a valid npm package name")
+    child.send("My API" + ENTER)
+    child.expect("must be a valid npm package name")  # shown inline; asked again
+    child.send(CLEAR_LINE + "my-api" + ENTER)
+    child.expect("One-line description")
+    child.send(ENTER)  # keep the default
+    child.expect("Author or owning team")
+    child.send(CLEAR_LINE + "Ada Team" + ENTER)
+    child.expect("License of the generated project")
+    child.send(DOWN + ENTER)  # MIT -> Apache-2.0
+    child.expect("Runtime")
+    child.expect("Node.js LTS major version")
+    child.send(DOWN + ENTER)  # 24 -> 22
+    child.expect("HTTP boundary")
+    child.expect("Browser origins allowed")
+    child.send(CLEAR_LINE + "http://evil.example" + ENTER)
+    child.expect("is not an exact origin")
+    child.send(CLEAR_LINE + "https://a.example, http://localhost:3000" + ENTER)
+    child.expect("Where rate-limit counters live")
+    child.send(DOWN + ENTER)  # memory -> redis
+    child.expect("Summary")
+    child.expect("destination")
+    child.expect("Generate the project in my-api")
+    child.send("y")
+    status, output = finish(child)
+
+    assert status == 0, output
+    assert "Traceback" not in output
+    assert "cd my-api && npm ci && npm start" in output
+    dest = workdir / "my-api"
+    recorded = yaml.safe_load((dest / ".copier-answers.yml").read_text(encoding="utf-8"))
+    assert recorded == {
+        "_commit": VERSION_TAG,
+        "_src_path": "hardstart",
+        "project_name": "my-api",
+        "description": "A hardened REST API",
+        "author": "Ada Team",
+        "license": "Apache-2.0",
+        "node_major": 22,
+        "cors_origins": "https://a.example, http://localhost:3000",
+        "rate_limit_store": "redis",
+    }
+    assert (dest / "src" / "redis-store.ts").is_file()
+    assert git("rev-list", "--count", "HEAD", cwd=dest).strip() == "1"
+
+
+def test_wizard_is_prefilled_from_data(tiny_template: Path, workdir: Path) -> None:
+    child = spawn(tiny_template, workdir, "-d", "project_name=pre-filled", "svc")
+    child.expect("a valid npm package name")
+    child.send(ENTER)  # the --data answer is the default
+    for _ in range(6):
+        child.send(ENTER)
+    child.expect("Generate the project in svc")
+    child.send("y")
+    status, output = finish(child)
+    assert status == 0, output
+    recorded = yaml.safe_load((workdir / "svc" / ".copier-answers.yml").read_text())
+    assert recorded["project_name"] == "pre-filled"
+
+
+def test_ctrl_c_mid_way_leaves_nothing(tiny_template: Path, workdir: Path) -> None:
+    child = spawn(tiny_template, workdir)
+    child.expect("a valid npm package name")
+    child.send("my-api" + ENTER)
+    child.expect("One-line description")
+    child.send(CTRL_C)
+    status, output = finish(child)
+    assert status == 130
+    assert "error: interrupted" in output
+    assert "Traceback" not in output
+    assert list(workdir.iterdir()) == []
+
+
+def test_declining_the_summary_writes_nothing(tiny_template: Path, workdir: Path) -> None:
+    child = spawn(tiny_template, workdir, "-d", "project_name=my-api")
+    child.expect("a valid npm package name")
+    for _ in range(7):
+        child.send(ENTER)
+    child.expect("Generate the project in my-api")
+    child.send("n")
+    status, output = finish(child)
+    assert status == 1
+    assert "nothing was written" in output
+    assert list(workdir.iterdir()) == []
+
+
+def test_defaults_on_a_terminal_asks_nothing(tiny_template: Path, workdir: Path) -> None:
+    child = spawn(tiny_template, workdir, "--defaults", "-d", "project_name=quiet-one")
+    status, output = finish(child)
+    assert status == 0, output
+    assert "a valid npm package name" not in output
+    assert (workdir / "quiet-one" / "package.json").is_file()
