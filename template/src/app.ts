@@ -1,0 +1,149 @@
+import express, { type Express } from 'express';
+import { MemoryStore } from 'express-rate-limit';
+import pkg from '../package.json' with { type: 'json' };
+import type { Config } from './config.ts';
+import type { Database } from './db/database.ts';
+import { adminRoutes } from './features/admin/routes.ts';
+import { createAuthenticate } from './features/auth/middleware.ts';
+import { createPasswordHasher } from './features/auth/passwords.ts';
+import { authRoutes } from './features/auth/routes.ts';
+import { createAuthService } from './features/auth/service.ts';
+import { accountKey, createAccountThrottle } from './features/auth/throttle.ts';
+import { createTokenService } from './features/auth/tokens.ts';
+import { healthRoutes } from './features/health/routes.ts';
+import { noteRoutes } from './features/notes/routes.ts';
+import { createNoteService } from './features/notes/service.ts';
+import { userRoutes } from './features/users/routes.ts';
+import { bodyParsers } from './http/body.ts';
+import { cors } from './http/cors.ts';
+import { errorHandler, notFound } from './http/errors.ts';
+import { buildOpenApi } from './http/openapi.ts';
+import { parseQuery } from './http/query.ts';
+import { createAuthLimiter, createGlobalLimiter } from './http/rate-limit.ts';
+import type { RateLimitStores } from './http/rate-limit-store.ts';
+import { defineRoute, mountRoutes, type Access, type Route } from './http/registry.ts';
+import { requestContext } from './http/request-context.ts';
+import { securityHeaders } from './http/security-headers.ts';
+import type { Logger } from './logger.ts';
+
+export interface AppState {
+  /** Set on SIGTERM: readiness turns 503 and connections are closed after their response (I1). */
+  shuttingDown: boolean;
+}
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  /** Rate-limit counters; in-memory stores when omitted (one instance only). */
+  rateLimitStores?: RateLimitStores;
+  state: AppState;
+}
+
+export interface RouteEntry {
+  method: string;
+  path: string;
+  access: Access;
+}
+
+/**
+ * The routes reachable without an access token (E1). Anything else must authenticate; createApp
+ * refuses to build if a route is public without being listed here.
+ */
+export const PUBLIC_ROUTES: readonly string[] = [
+  'GET /healthz',
+  'GET /readyz',
+  'GET /openapi.json',
+  'POST /v1/auth/register',
+  'POST /v1/auth/login',
+  'POST /v1/auth/refresh',
+];
+
+function memoryStores(): RateLimitStores {
+  return { create: () => new MemoryStore(), ping: () => Promise.resolve(), close: () => Promise.resolve() };
+}
+
+function openApiRoute(routes: () => readonly Route[]): Route {
+  let document: unknown;
+  return defineRoute({
+    method: 'get',
+    path: '/openapi.json',
+    summary: 'This document (OpenAPI 3.1)',
+    tag: 'docs',
+    access: 'public',
+    responses: { 200: { description: 'The OpenAPI document' } },
+    handler: () => {
+      document ??= buildOpenApi(routes(), { title: pkg.name, version: pkg.version, description: pkg.description });
+      return Promise.resolve({ status: 200, body: document });
+    },
+  });
+}
+
+/** Builds the Express application. It never listens: server.ts does, tests use an ephemeral port. */
+export function createApp(deps: AppDeps): Express {
+  const { config, logger, db, state } = deps;
+  const stores = deps.rateLimitStores ?? memoryStores();
+
+  const hasher = createPasswordHasher({
+    concurrency: config.passwords.hashConcurrency,
+    queueMax: config.passwords.hashQueueMax,
+  });
+  const tokens = createTokenService(config);
+  const routes: Route[] = [
+    ...healthRoutes({ db, state, checks: [() => stores.ping()] }),
+    ...authRoutes(createAuthService({ config, db, hasher, tokens })),
+    ...userRoutes(db),
+    ...noteRoutes(createNoteService(db)),
+    ...adminRoutes(db),
+  ];
+  // API docs outside production, or when OPENAPI_ENABLED says so (H3).
+  if (config.openapiEnabled) routes.push(openApiRoute(() => routes));
+  for (const route of routes) {
+    const name = `${route.method.toUpperCase()} ${route.path}`;
+    if (route.access === 'public' && !PUBLIC_ROUTES.includes(name)) throw new Error(`${name} is public but not in PUBLIC_ROUTES`);
+  }
+
+  const app = express();
+  // No framework fingerprint (B1); Express's own fallback error page never shows a stack (B3).
+  app.disable('x-powered-by');
+  app.set('env', 'production');
+  app.set('etag', false);
+  // A hop count or proxy list from configuration, never `true` (H2).
+  app.set('trust proxy', config.trustProxy);
+  // Flat, capped query parsing: no nested objects, no prototype keys (A5).
+  app.set('query parser', parseQuery);
+
+  // Order matters: the request id and headers come first so that every response, errors included, carries them.
+  app.use(requestContext(app, logger));
+  app.use((_req, res, next) => {
+    if (state.shuttingDown) res.setHeader('Connection', 'close');
+    next();
+  });
+  app.use(securityHeaders());
+  app.use(cors(config));
+  app.use(createGlobalLimiter(config, stores, logger));
+
+  const parsers = bodyParsers(config);
+  mountRoutes(app, routes, {
+    authenticate: createAuthenticate(tokens, db),
+    authLimiter: createAuthLimiter(config, stores, logger),
+    accountThrottle: createAccountThrottle(config, stores, logger),
+    accountKey,
+    requireJson: parsers.requireJson,
+    parseJson: parsers.parseJson,
+  });
+  app.use(notFound);
+  app.use(errorHandler);
+
+  app.locals.routes = routes.map((route): RouteEntry => ({
+    method: route.method.toUpperCase(),
+    path: route.path,
+    access: route.access,
+  }));
+  return app;
+}
+
+/** Every mounted route with its access level, for tests that enumerate them (E1). */
+export function routeTable(app: Express): readonly RouteEntry[] {
+  return app.locals.routes as RouteEntry[];
+}

@@ -1,0 +1,88 @@
+import pg from 'pg';
+import { ServiceUnavailableError } from '../http/errors.ts';
+import type { Database, QueryResult } from './database.ts';
+
+// SQLSTATE classes meaning "the database cannot serve now" rather than "this query is wrong".
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P)/;
+
+// Connection failures become 503 + Retry-After instead of a 500 or a hung request (I2, I4).
+function translate(err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  const isSqlState = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+  if (isSqlState && !UNAVAILABLE_SQLSTATE.test(code)) return err;
+  return new ServiceUnavailableError('The database is unavailable');
+}
+
+type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
+
+function wrap(target: Queryable, transaction: Database['transaction']): Database {
+  return {
+    async query<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
+      try {
+        const result = await target.query(sql, params as unknown[]);
+        return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
+      } catch (err) {
+        throw translate(err);
+      }
+    },
+    async exec(sql: string): Promise<void> {
+      try {
+        await target.query(sql);
+      } catch (err) {
+        throw translate(err);
+      }
+    },
+    transaction,
+    ping: () => Promise.reject(new Error('ping is not available inside a transaction')),
+    close: () => Promise.reject(new Error('close is not available inside a transaction')),
+  };
+}
+
+export function openPostgres(connectionString: string): Database {
+  const pool = new pg.Pool({
+    connectionString,
+    max: 10,
+    // Bounded waits everywhere: a slow or absent database turns into fast 503s, not piled-up requests (I4).
+    connectionTimeoutMillis: 3000,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: 10_000,
+    query_timeout: 15_000,
+    application_name: 'api',
+  });
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => undefined);
+
+  const transaction = async <T>(fn: (tx: Database) => Promise<T>): Promise<T> => {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (err) {
+      throw translate(err);
+    }
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await fn(wrap(client, (inner) => inner(wrap(client, transaction))));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw translate(err);
+    } finally {
+      client.release(broken);
+    }
+  };
+
+  const db = wrap(pool, transaction);
+  return {
+    ...db,
+    async ping() {
+      await db.query('SELECT 1');
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,113 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { argon2id, hash, verify } from 'argon2';
+import { ServiceUnavailableError } from '../../http/errors.ts';
+
+/** NIST SP 800-63B: at least 64 characters must be allowed; longer input only costs hashing time. */
+export const MAX_PASSWORD_LENGTH = 128;
+
+// OWASP Password Storage minimum for argon2id: 19 MiB, 2 passes, 1 lane; argon2 adds a random salt (D1).
+const ARGON2_OPTIONS = { type: argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+
+// Common and breached passwords (at least 8 characters long), lower-cased, one per line (D2).
+const COMMON_PASSWORDS = new Set(
+  // eslint-disable-next-line security/detect-non-literal-fs-filename -- a constant path inside this package
+  readFileSync(new URL('./common-passwords.txt', import.meta.url), 'utf8')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== ''),
+);
+
+/** Unicode passwords are compared in NFKC form, so visually equal input hashes equally (NIST 800-63B). */
+export function normalizePassword(password: string): string {
+  return password.normalize('NFKC');
+}
+
+export interface PasswordRejection {
+  code: 'too_short' | 'too_long' | 'common' | 'repetitive' | 'contains_email';
+  message: string;
+}
+
+function isRepetitiveOrSequential(chars: readonly string[]): boolean {
+  if (new Set(chars).size <= 2) return true;
+  const codes = chars.map((c) => c.codePointAt(0) ?? 0);
+  const step = (codes[1] ?? 0) - (codes[0] ?? 0);
+  return Math.abs(step) === 1 && codes.every((code, i) => i === 0 || code - (codes[i - 1] ?? 0) === step);
+}
+
+/**
+ * NIST 800-63B rules and nothing else: a length window (counted in code points after NFKC), no
+ * composition rules, and a blocklist of common, repetitive or context-derived passwords (D2).
+ */
+export function checkPassword(password: string, minLength: number, email?: string): PasswordRejection | undefined {
+  const normalized = normalizePassword(password);
+  const chars = Array.from(normalized);
+  if (chars.length < minLength) return { code: 'too_short', message: `must be at least ${minLength} characters long` };
+  if (chars.length > MAX_PASSWORD_LENGTH) {
+    return { code: 'too_long', message: `must be at most ${MAX_PASSWORD_LENGTH} characters long` };
+  }
+  const lower = normalized.toLowerCase();
+  if (COMMON_PASSWORDS.has(lower)) return { code: 'common', message: 'is a commonly used password: choose another' };
+  if (isRepetitiveOrSequential(chars)) return { code: 'repetitive', message: 'is too repetitive or sequential: choose another' };
+  const local = email?.split('@', 1)[0] ?? '';
+  if (local.length >= 4 && lower.includes(local.toLowerCase())) {
+    return { code: 'contains_email', message: 'must not contain your e-mail address' };
+  }
+  return undefined;
+}
+
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  /** False for a wrong password or an unreadable hash; never throws for those. */
+  verify(passwordHash: string, password: string): Promise<boolean>;
+  /** Burns the same time as a real verification; used when the account does not exist (D3). */
+  verifyDummy(password: string): Promise<void>;
+}
+
+/** Runs at most `concurrency` tasks at once, queues up to `queueMax`, and refuses the rest with 503. */
+export function createSemaphore(concurrency: number, queueMax: number) {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async function run<T>(task: () => Promise<T>): Promise<T> {
+    if (active < concurrency) {
+      active += 1;
+    } else {
+      // Shedding load beats an unbounded queue: callers get Retry-After instead of a timeout (I4).
+      if (waiting.length >= queueMax) throw new ServiceUnavailableError('Too many password checks in progress', 1);
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    }
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next === undefined) active -= 1;
+      else next();
+    }
+  };
+}
+
+/**
+ * argon2id with bounded concurrency: hashing runs on libuv's thread pool, and a login flood must not
+ * take every thread and stall the rest of the API (D1).
+ */
+export function createPasswordHasher(options: { concurrency: number; queueMax: number }): PasswordHasher {
+  const run = createSemaphore(options.concurrency, options.queueMax);
+  const hashPassword = (password: string) => run(() => hash(normalizePassword(password), ARGON2_OPTIONS));
+  const verifyPassword = (passwordHash: string, password: string) =>
+    run(() => verify(passwordHash, normalizePassword(password)).catch(() => false));
+  // Made eagerly so the first unknown-account login costs the same as any other.
+  const makeDummy = () => hashPassword(randomBytes(32).toString('base64url'));
+  let dummyHash: Promise<string | undefined> = makeDummy().catch(() => undefined);
+  return {
+    hash: hashPassword,
+    verify: verifyPassword,
+    async verifyDummy(password) {
+      let known = await dummyHash;
+      if (known === undefined) {
+        known = await makeDummy();
+        dummyHash = Promise.resolve(known);
+      }
+      await verifyPassword(known, password);
+    },
+  };
+}

@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../../config.ts';
+import { isUniqueViolation, type Database } from '../../db/database.ts';
+import { HttpError } from '../../http/errors.ts';
+import { findUserByEmail, findUserById, insertUser, updatePasswordHash, type UserRow } from '../users/repository.ts';
+import { toUserJson, type UserJson } from '../users/schemas.ts';
+import { checkPassword, type PasswordHasher } from './passwords.ts';
+import {
+  insertRefreshToken,
+  lockRefreshToken,
+  markRefreshTokenUsed,
+  revokeFamily,
+  revokeFamilyOfToken,
+  revokeOtherFamilies,
+} from './repository.ts';
+import type { TokenPair } from './schemas.ts';
+import type { AuthUser, TokenService } from './tokens.ts';
+
+export type RefreshOutcome = { kind: 'ok'; pair: TokenPair } | { kind: 'reused'; userId: string } | { kind: 'invalid' };
+
+export interface AuthService {
+  register(input: { email: string; password: string; displayName: string }): Promise<UserJson>;
+  /** Undefined for an unknown e-mail and a wrong password alike (D3). */
+  login(email: string, password: string): Promise<{ pair: TokenPair; userId: string } | undefined>;
+  refresh(refreshToken: string): Promise<RefreshOutcome>;
+  logout(user: AuthUser, refreshToken: string): Promise<void>;
+  changePassword(user: AuthUser, currentPassword: string, newPassword: string): Promise<'changed' | 'wrong-password'>;
+}
+
+function rejectWeakPassword(field: string, password: string, minLength: number, email: string): void {
+  const rejection = checkPassword(password, minLength, email);
+  if (rejection !== undefined) {
+    throw new HttpError(400, 'The password does not meet the requirements', {
+      errors: [{ location: 'body', path: field, message: rejection.message, code: rejection.code }],
+    });
+  }
+}
+
+export function createAuthService(deps: { config: Config; db: Database; hasher: PasswordHasher; tokens: TokenService }): AuthService {
+  const { config, db, hasher, tokens } = deps;
+  const minLength = config.passwords.minLength;
+
+  async function startSession(target: Database, user: UserRow, familyId: string = randomUUID()): Promise<TokenPair> {
+    const refresh = tokens.newRefreshToken();
+    await insertRefreshToken(target, {
+      userId: user.id,
+      familyId,
+      hash: refresh.hash,
+      expiresAt: new Date(Date.now() + tokens.refreshTokenTtlSeconds * 1000),
+    });
+    return {
+      accessToken: await tokens.issueAccessToken(user, familyId),
+      refreshToken: refresh.token,
+      tokenType: 'Bearer',
+      expiresIn: tokens.accessTokenTtlSeconds,
+    };
+  }
+
+  return {
+    async register({ email, password, displayName }) {
+      rejectWeakPassword('password', password, minLength, email);
+      // Hash first, then insert: a taken address costs the same time as a new one.
+      const passwordHash = await hasher.hash(password);
+      try {
+        return toUserJson(await insertUser(db, { email, displayName, passwordHash }));
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new HttpError(409, 'This e-mail address cannot be registered');
+        throw err;
+      }
+    },
+
+    async login(email, password) {
+      const user = await findUserByEmail(db, email);
+      if (user === undefined) {
+        // Same work as a real check, so response time does not reveal which addresses exist (D3).
+        await hasher.verifyDummy(password);
+        return undefined;
+      }
+      if (!(await hasher.verify(user.password_hash, password))) return undefined;
+      return { pair: await startSession(db, user), userId: user.id };
+    },
+
+    async refresh(refreshToken) {
+      return db.transaction(async (tx): Promise<RefreshOutcome> => {
+        const row = await lockRefreshToken(tx, tokens.hashRefreshToken(refreshToken));
+        if (row === undefined || row.revoked_at !== null || row.expires_at.getTime() <= Date.now()) return { kind: 'invalid' };
+        if (row.used_at !== null) {
+          // A rotated token came back: someone holds a stolen copy. Kill the whole family (D6).
+          await revokeFamily(tx, row.family_id);
+          return { kind: 'reused', userId: row.user_id };
+        }
+        const user = await findUserById(tx, row.user_id);
+        if (user === undefined) return { kind: 'invalid' };
+        await markRefreshTokenUsed(tx, row.id);
+        return { kind: 'ok', pair: await startSession(tx, user, row.family_id) };
+      });
+    },
+
+    async logout(user, refreshToken) {
+      await revokeFamilyOfToken(db, user.id, tokens.hashRefreshToken(refreshToken));
+    },
+
+    async changePassword(auth, currentPassword, newPassword) {
+      const user = await findUserById(db, auth.id);
+      if (user === undefined) throw new HttpError(401, 'A valid access token is required');
+      rejectWeakPassword('newPassword', newPassword, minLength, user.email);
+      if (!(await hasher.verify(user.password_hash, currentPassword))) return 'wrong-password';
+      const passwordHash = await hasher.hash(newPassword);
+      await db.transaction(async (tx) => {
+        await updatePasswordHash(tx, user.id, passwordHash);
+        // Other sessions may belong to whoever knew the old password: end them (D6).
+        await revokeOtherFamilies(tx, user.id, auth.sessionId);
+      });
+      return 'changed';
+    },
+  };
+}

@@ -1,0 +1,92 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { SignJWT, jwtVerify } from 'jose';
+import { z } from 'zod';
+import type { Config } from '../../config.ts';
+
+export type Role = 'user' | 'admin';
+
+/** The caller, as proven by a verified access token. */
+export interface AuthUser {
+  id: string;
+  role: Role;
+  /** The refresh-token family this access token was issued from (one per login). */
+  sessionId: string;
+}
+
+export class InvalidTokenError extends Error {
+  readonly reason: string;
+
+  constructor(reason: string) {
+    super(`invalid access token: ${reason}`);
+    this.name = 'InvalidTokenError';
+    this.reason = reason;
+  }
+}
+
+// Pinned: one algorithm and one token type; `alg: none`, RS/HS confusion and ID tokens are refused (D5).
+const ALGORITHM = 'HS256';
+const ACCESS_TOKEN_TYPE = 'at+jwt';
+const CLOCK_TOLERANCE_SECONDS = 5;
+
+const claimsSchema = z.object({
+  sub: z.uuid(),
+  role: z.enum(['user', 'admin']),
+  sid: z.uuid(),
+});
+
+export interface TokenService {
+  readonly accessTokenTtlSeconds: number;
+  readonly refreshTokenTtlSeconds: number;
+  issueAccessToken(user: { id: string; role: Role }, sessionId: string): Promise<string>;
+  verifyAccessToken(token: string): Promise<AuthUser>;
+  /** A new opaque refresh token (256 random bits) and the SHA-256 hash that is all the database keeps (D6). */
+  newRefreshToken(): { token: string; hash: string };
+  hashRefreshToken(token: string): string;
+}
+
+export function createTokenService(config: Config): TokenService {
+  const { secret, issuer, audience, accessTokenTtlSeconds, refreshTokenTtlSeconds } = config.jwt;
+  const key = new TextEncoder().encode(secret);
+  const hashRefreshToken = (token: string) => createHash('sha256').update(token).digest('hex');
+  return {
+    accessTokenTtlSeconds,
+    refreshTokenTtlSeconds,
+    issueAccessToken(user, sessionId) {
+      return new SignJWT({ role: user.role, sid: sessionId })
+        .setProtectedHeader({ alg: ALGORITHM, typ: ACCESS_TOKEN_TYPE })
+        .setSubject(user.id)
+        .setIssuer(issuer)
+        .setAudience(audience)
+        .setIssuedAt()
+        .setExpirationTime(`${accessTokenTtlSeconds}s`)
+        .setJti(randomUUID())
+        .sign(key);
+    },
+    async verifyAccessToken(token) {
+      let payload: unknown;
+      try {
+        ({ payload } = await jwtVerify(token, key, {
+          algorithms: [ALGORITHM],
+          typ: ACCESS_TOKEN_TYPE,
+          issuer,
+          audience,
+          requiredClaims: ['exp', 'iat', 'sub', 'jti'],
+          // A token claiming a longer life than we ever issue is forged or stale config: refuse it.
+          maxTokenAge: accessTokenTtlSeconds + CLOCK_TOLERANCE_SECONDS,
+          clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        }));
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        throw new InvalidTokenError(code === 'ERR_JWT_EXPIRED' ? 'expired' : 'invalid');
+      }
+      const claims = claimsSchema.safeParse(payload);
+      if (!claims.success) throw new InvalidTokenError('invalid claims');
+      return { id: claims.data.sub, role: claims.data.role, sessionId: claims.data.sid };
+    },
+    newRefreshToken() {
+      const token = randomBytes(32).toString('base64url');
+      return { token, hash: hashRefreshToken(token) };
+    },
+    hashRefreshToken,
+  };
+}

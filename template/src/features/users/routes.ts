@@ -1,0 +1,17 @@
+import type { Database } from '../../db/database.ts';
+import { defineRoute, type Route } from '../../http/registry.ts';
+import { userSchema } from './schemas.ts';
+import { getProfile } from './service.ts';
+
+export function userRoutes(db: Database): Route[] {
+  return [
+    defineRoute({
+      method: 'get',
+      path: '/v1/users/me',
+      summary: 'The signed-in user',
+      tag: 'users',
+      responses: { 200: { description: 'The caller', schema: userSchema } },
+      handler: async ({ user }) => ({ status: 200, body: await getProfile(db, user.id) }),
+    }),
+  ];
+}

@@ -1,0 +1,69 @@
+import { rateLimit, type Options, type RateLimitRequestHandler } from 'express-rate-limit';
+import type { Config } from '../config.ts';
+import { securityEvent, type Logger } from '../logger.ts';
+import { HttpError, sendProblem } from './errors.ts';
+import type { RateLimitStores } from './rate-limit-store.ts';
+
+/** 429 problem+json with Retry-After, and a `rate_limit.exceeded` security event (D4, G4, I4). */
+export function limitExceeded(limiter: string): Options['handler'] {
+  return (req, res) => {
+    const { resetTime } = (req as { rateLimit?: { resetTime?: Date } }).rateLimit ?? {};
+    const retryAfter = Math.max(1, Math.ceil(((resetTime?.getTime() ?? Date.now()) - Date.now()) / 1000));
+    securityEvent(req.log, 'rate_limit.exceeded', { limiter, route: res.locals.route ?? null });
+    sendProblem(req, res, new HttpError(429, 'Too many requests: retry later', { headers: { 'Retry-After': String(retryAfter) } }));
+  };
+}
+
+/** Routes the limiter's own warnings into pino, at most one line per 10 s (a store outage would flood). */
+export function limiterLogger(logger: Logger): Options['logger'] {
+  let last = 0;
+  const quiet = () => {
+    const now = Date.now();
+    if (now - last < 10_000) return true;
+    last = now;
+    return false;
+  };
+  return {
+    warn: (err: unknown, message?: string) => {
+      if (!quiet()) logger.warn({ err }, message ?? 'rate limiter warning');
+    },
+    error: (err: unknown, message?: string) => {
+      if (!quiet()) logger.error({ err }, message ?? 'rate limiter error');
+    },
+  };
+}
+
+function perClient(
+  name: string,
+  limits: { max: number; windowSeconds: number; failOpen: boolean },
+  stores: RateLimitStores,
+  logger: Logger,
+): RateLimitRequestHandler {
+  return rateLimit({
+    // Keyed by req.ip, which only trusts X-Forwarded-For as far as TRUST_PROXY says (H2).
+    windowMs: limits.windowSeconds * 1000,
+    limit: limits.max,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    passOnStoreError: limits.failOpen,
+    store: stores.create(name),
+    handler: limitExceeded(name),
+    logger: limiterLogger(logger),
+  });
+}
+
+/**
+ * Every request, per client IP: a flood gets 429 + Retry-After instead of queueing (I4). This one load
+ * limit fails open if its store is down, so a Redis outage does not take liveness and every route down.
+ */
+export function createGlobalLimiter(config: Config, stores: RateLimitStores, logger: Logger): RateLimitRequestHandler {
+  const { globalMax: max, globalWindowSeconds: windowSeconds } = config.rateLimit;
+  return perClient('global', { max, windowSeconds, failOpen: true }, stores, logger);
+}
+
+/** Credential endpoints (register, login, refresh, password change), per client IP: stricter than global (D4). */
+export function createAuthLimiter(config: Config, stores: RateLimitStores, logger: Logger): RateLimitRequestHandler {
+  const { authMax: max, authWindowSeconds: windowSeconds } = config.rateLimit;
+  // Brute-force limits fail closed: without their store, credential endpoints answer 503.
+  return perClient('auth', { max, windowSeconds, failOpen: false }, stores, logger);
+}

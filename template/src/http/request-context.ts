@@ -1,0 +1,44 @@
+import { randomUUID } from 'node:crypto';
+import type { Express, Request, RequestHandler } from 'express';
+import type { Logger } from '../logger.ts';
+
+// Only short, plain ids are kept from the client: anything else could forge or break log lines (G3).
+const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{7,63}$/;
+
+/**
+ * Gives every request an id (kept from X-Request-Id when it matches REQUEST_ID, else a new UUID),
+ * echoes it, binds a child logger to it, and writes one JSON line when the response ends (G1):
+ * method, route pattern, path (never the query string: it may carry secrets), status, latency.
+ */
+export function requestContext(app: Express, logger: Logger): RequestHandler {
+  // `req.log` is made on first use only: most requests log nothing but their one request line.
+  Object.defineProperty(app.request, 'log', {
+    configurable: true,
+    get(this: Request) {
+      const log = logger.child({ reqId: this.id });
+      Object.defineProperty(this, 'log', { value: log });
+      return log;
+    },
+  });
+  return (req, res, next) => {
+    const incoming = req.headers['x-request-id'];
+    const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const started = performance.now();
+    req.id = id;
+    res.setHeader('X-Request-Id', id);
+    res.once('close', () => {
+      const entry = {
+        reqId: id,
+        method: req.method,
+        route: res.locals.route ?? null,
+        path: req.path.slice(0, 256),
+        status: res.writableFinished ? res.statusCode : 499,
+        latencyMs: Math.round((performance.now() - started) * 100) / 100,
+        ip: req.ip,
+      };
+      if (entry.status >= 500) logger.error(entry, 'request');
+      else logger.info(entry, 'request');
+    });
+    next();
+  };
+}

@@ -1,0 +1,62 @@
+import { pino, type DestinationStream, type Logger } from 'pino';
+import pkg from '../package.json' with { type: 'json' };
+import type { Config } from './config.ts';
+
+export type { Logger } from 'pino';
+
+// Any field whose name looks like a credential is replaced, at any depth, before a line is written:
+// headers, bodies or errors carrying secrets must never reach the logs (G2).
+const SECRET_KEY = /authorization|cookie|passw|secret|token|api[-_]?key|credential|session/i;
+const MAX_DEPTH = 8;
+
+function scrub(value: unknown, depth: number): unknown {
+  if (value === null || typeof value !== 'object' || value instanceof Error || value instanceof Date) return value;
+  if (depth >= MAX_DEPTH) return '[Truncated]';
+  if (Array.isArray(value)) return value.map((item) => scrub(item, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    out[key] = SECRET_KEY.test(key) ? '[Redacted]' : scrub(item, depth + 1);
+  }
+  return out;
+}
+
+// Errors are reduced to type, message, code and stack: enumerable extras (configs, request objects,
+// query parameters) are dropped rather than trusted (G2).
+function serializeError(err: unknown): unknown {
+  if (!(err instanceof Error)) return scrub(err, 0);
+  const { code } = err as { code?: unknown };
+  return {
+    type: err.name,
+    message: err.message,
+    ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+    stack: err.stack,
+  };
+}
+
+export function createLogger(config: Config, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level: config.logLevel,
+      base: { service: pkg.name },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: {
+        level: (label) => ({ level: label }),
+        log: (object) => scrub(object, 0) as Record<string, unknown>,
+      },
+      serializers: { err: serializeError, error: serializeError },
+    },
+    destination ?? pino.destination({ dest: 1, sync: false }),
+  );
+}
+
+const INFO_EVENTS = new Set(['auth.login.success', 'auth.register', 'auth.logout', 'auth.password.changed', 'auth.refresh']);
+
+/**
+ * Logs a security event (G4) as `{"event": "<name>", ...fields}`: login success/failure, 401, 403,
+ * validation rejection, rate-limit hit, refresh-token reuse. Fields pass the same redaction.
+ */
+export function securityEvent(log: Logger, event: string, fields: object = {}): void {
+  const entry = { ...fields, event, security: true };
+  if (INFO_EVENTS.has(event)) log.info(entry, event);
+  else log.warn(entry, event);
+}

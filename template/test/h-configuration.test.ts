@@ -1,0 +1,258 @@
+// Baseline H: configuration and exposure (OWASP API8, API9).
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, test } from 'node:test';
+import { z } from 'zod';
+import { ConfigError, loadConfig } from '../src/config.ts';
+import { changePasswordBody, loginBody, logoutBody, refreshBody, registerBody } from '../src/features/auth/schemas.ts';
+import { createNoteBody, updateNoteBody } from '../src/features/notes/schemas.ts';
+import pkg from '../package.json' with { type: 'json' };
+import {
+  JWT_SECRET,
+  assertProblem,
+  closeAll,
+  configEnv,
+  newUser,
+  request,
+  serverEnv,
+  spawnServer,
+  startApp,
+  waitForExit,
+  type TestApp,
+  type TestUser,
+} from './helpers.ts';
+
+let app: TestApp;
+let user: TestUser;
+
+before(async () => {
+  app = await startApp();
+  user = await newUser(app);
+});
+afterEach(() => {
+  app.db.failing = false;
+});
+after(closeAll);
+
+const PRODUCTION = { NODE_ENV: 'production', DATABASE_URL: 'postgres://app@127.0.0.1:1/app', JWT_SECRET, CORS_ORIGINS: 'https://app.example.com' };
+
+describe('H1: configuration is validated once, at startup', () => {
+  const cases: [string, Record<string, string | undefined>, string, string | undefined][] = [
+    ['PORT not a number', { PORT: 'port-value-7731' }, 'PORT', 'port-value-7731'],
+    ['PORT out of range', { PORT: '70000' }, 'PORT', '70000'],
+    ['LOG_LEVEL unknown', { LOG_LEVEL: 'loglevel-value-x9' }, 'LOG_LEVEL', 'loglevel-value-x9'],
+    ['DATABASE_URL not postgres', { DATABASE_URL: 'mysql://root:dbpass-value-5521@db.internal/app' }, 'DATABASE_URL', 'dbpass-value-5521'],
+    ['DATABASE_URL missing in production', { ...PRODUCTION, DATABASE_URL: undefined }, 'DATABASE_URL', undefined],
+    ['NODE_ENV unknown', { NODE_ENV: 'staging-value-q2' }, 'NODE_ENV', 'staging-value-q2'],
+    ['TRUST_PROXY true', { TRUST_PROXY: 'true' }, 'TRUST_PROXY', undefined],
+    ['RATE_LIMIT_GLOBAL_MAX not a number', { RATE_LIMIT_GLOBAL_MAX: 'lots-value-81' }, 'RATE_LIMIT_GLOBAL_MAX', 'lots-value-81'],
+    ['BODY_LIMIT nonsense', { BODY_LIMIT: 'huge-value-33' }, 'BODY_LIMIT', 'huge-value-33'],
+    ['JWT_SECRET short', { JWT_SECRET: 'short-jwt-value-17' }, 'JWT_SECRET', 'short-jwt-value-17'],
+    ['SHUTDOWN_GRACE_SECONDS above 10', { SHUTDOWN_GRACE_SECONDS: '60' }, 'SHUTDOWN_GRACE_SECONDS', undefined],
+  ];
+  for (const [label, env, variable, value] of cases) {
+    test(`H1: ${label} → exit non-zero before listening; the message names ${variable}, never the value`, { timeout: 30_000 }, async () => {
+      const server = await spawnServer(serverEnv(env));
+      const exit = await waitForExit(server, 10_000);
+      assert.notEqual(exit.code, 0);
+      assert.equal(server.port, undefined, 'it must not listen');
+      const output = [...server.stdout, ...server.stderr].join('\n');
+      assert.ok(!/listening/i.test(output), output);
+      assert.ok(output.includes(variable), `the message must name ${variable}: ${output}`);
+      if (value !== undefined) assert.ok(!output.includes(value), `the value leaked: ${output}`);
+    });
+  }
+
+  test('H1: several bad variables are all named in one go', () => {
+    assert.throws(
+      () => loadConfig(configEnv({ NODE_ENV: 'test', PORT: 'x', LOG_LEVEL: 'y', HASH_CONCURRENCY: '0' })),
+      (err: unknown) =>
+        err instanceof ConfigError && ['PORT', 'LOG_LEVEL', 'HASH_CONCURRENCY'].every((v) => err.variables.includes(v)),
+    );
+  });
+
+  test('H1: the loaded configuration is frozen (read once, never changed at run time)', () => {
+    const config = loadConfig(configEnv({ NODE_ENV: 'test' }));
+    assert.ok(Object.isFrozen(config));
+    assert.ok(Object.isFrozen(config.jwt));
+    assert.ok(Object.isFrozen(config.rateLimit));
+    assert.throws(() => {
+      (config as { port: number }).port = 1;
+    }, TypeError);
+  });
+
+  test('H1: NODE_ENV unset means production rules (fail closed)', () => {
+    assert.throws(
+      () => loadConfig(configEnv({ JWT_SECRET })),
+      (err: unknown) => err instanceof ConfigError && err.variables.includes('DATABASE_URL'),
+    );
+  });
+});
+
+describe('H2: trust proxy comes from configuration, never `true`', () => {
+  async function hit(target: TestApp, forwardedFor: string) {
+    return request(target, '/healthz', { headers: { 'x-forwarded-for': forwardedFor } });
+  }
+
+  test('H2: unset → a forged X-Forwarded-For changes neither the client IP in the logs nor the rate-limit key', async () => {
+    const direct = await startApp({ RATE_LIMIT_GLOBAL_MAX: '3' });
+    const statuses: number[] = [];
+    for (let i = 1; i <= 4; i += 1) statuses.push((await hit(direct, `203.0.113.${i}`)).status);
+    assert.deepEqual(statuses, [200, 200, 200, 429], 'each forged address must not get a fresh bucket');
+    const ips = direct.logs.entries.filter((e) => e.msg === 'request').map((e) => String(e.ip));
+    assert.ok(ips.length >= 4);
+    for (const ip of ips) assert.match(ip, /^(::ffff:)?127\.0\.0\.1$|^::1$/);
+    assert.ok(!direct.logs.text().includes('203.0.113.'));
+  });
+
+  test('H2: TRUST_PROXY=1 → exactly one hop is trusted: its address is the client, spoofed hops before it are not', async () => {
+    const proxied = await startApp({ RATE_LIMIT_GLOBAL_MAX: '2', TRUST_PROXY: '1' });
+    // Behind one proxy, the proxy appends the real peer; everything to its left is client-supplied.
+    for (let i = 1; i <= 3; i += 1) assert.equal((await hit(proxied, `10.0.0.${i}, 198.51.100.${i}`)).status, 200);
+    const ips = proxied.logs.entries.filter((e) => e.msg === 'request').map((e) => String(e.ip));
+    assert.deepEqual(ips.slice(-3), ['198.51.100.1', '198.51.100.2', '198.51.100.3']);
+    // The same real client, whatever it forges on the left, shares one bucket.
+    assert.equal((await hit(proxied, '10.9.9.9, 198.51.100.1')).status, 200);
+    assert.equal((await hit(proxied, '10.8.8.8, 198.51.100.1')).status, 429);
+  });
+
+  test('H2: TRUST_PROXY=true (trust everything) is refused; hop counts and CIDR lists are accepted', () => {
+    for (const value of ['true', 'yes', '*', '10.0.0.0/33']) {
+      assert.throws(
+        () => loadConfig(configEnv({ NODE_ENV: 'test', TRUST_PROXY: value })),
+        (err: unknown) => err instanceof ConfigError && err.variables.includes('TRUST_PROXY'),
+        value,
+      );
+    }
+    assert.equal(loadConfig(configEnv({ NODE_ENV: 'test', TRUST_PROXY: '2' })).trustProxy, 2);
+    assert.deepEqual(loadConfig(configEnv({ NODE_ENV: 'test', TRUST_PROXY: '10.0.0.0/8,192.168.1.1' })).trustProxy, ['10.0.0.0/8', '192.168.1.1']);
+    assert.equal(loadConfig(configEnv({ NODE_ENV: 'test' })).trustProxy, false);
+  });
+});
+
+describe('H3: OpenAPI from the validating schemas', () => {
+  interface Doc {
+    openapi: string;
+    paths: Record<string, Record<string, { security?: unknown[]; requestBody?: { content: Record<string, { schema: JsonSchema }> }; parameters?: { name: string; in: string; schema: JsonSchema }[] }>>;
+  }
+  interface JsonSchema {
+    type?: string;
+    properties?: Record<string, JsonSchema>;
+    required?: string[];
+    additionalProperties?: unknown;
+    maxLength?: number;
+    minLength?: number;
+  }
+
+  let doc: Doc;
+  before(async () => {
+    const res = await request<Doc>(app, '/openapi.json');
+    assert.equal(res.status, 200);
+    doc = res.body;
+  });
+
+  function bodySchema(method: string, path: string): JsonSchema {
+    const schema = doc.paths[path]?.[method]?.requestBody?.content['application/json']?.schema;
+    assert.ok(schema !== undefined, `no documented body for ${method} ${path}`);
+    return schema;
+  }
+
+  test('H3: served outside production as OpenAPI 3.1, documenting exactly the served routes', () => {
+    assert.match(doc.openapi, /^3\.1\./);
+    const documented = Object.entries(doc.paths)
+      .flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ':$1')}`))
+      .sort();
+    const served = app.routes.map((r) => `${r.method} ${r.path}`).sort();
+    assert.deepEqual(documented, served);
+    for (const route of app.routes) {
+      const op = doc.paths[route.path.replace(/:(\w+)/g, '{$1}')]?.[route.method.toLowerCase()];
+      const secured = (op?.security ?? []).length > 0;
+      assert.equal(secured, route.access !== 'public', `${route.method} ${route.path}: documented security must match access`);
+    }
+  });
+
+  test('H3: each documented request body is the validating zod schema (fields, required, strictness, bounds)', () => {
+    const bodies: [string, string, z.ZodType][] = [
+      ['post', '/v1/auth/register', registerBody],
+      ['post', '/v1/auth/login', loginBody],
+      ['post', '/v1/auth/refresh', refreshBody],
+      ['post', '/v1/auth/logout', logoutBody],
+      ['post', '/v1/auth/password', changePasswordBody],
+      ['post', '/v1/notes', createNoteBody],
+      ['patch', '/v1/notes/{id}', updateNoteBody],
+    ];
+    for (const [method, path, schema] of bodies) {
+      const expected = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+      const documented = bodySchema(method, path);
+      const shape = (s: JsonSchema) => ({
+        properties: Object.fromEntries(Object.entries(s.properties ?? {}).map(([k, v]) => [k, { type: v.type, maxLength: v.maxLength, minLength: v.minLength }])),
+        required: [...(s.required ?? [])].sort(),
+        additionalProperties: s.additionalProperties,
+      });
+      assert.deepEqual(shape(documented), shape(expected), `${method.toUpperCase()} ${path}`);
+      assert.equal(documented.additionalProperties, false, `${method.toUpperCase()} ${path} must be documented as strict`);
+    }
+  });
+
+  test('H3: what the document says is what validation does (title maxLength, required fields)', async () => {
+    const schema = bodySchema('post', '/v1/notes');
+    const max = schema.properties?.title?.maxLength;
+    assert.equal(typeof max, 'number');
+    const at = await request(app, '/v1/notes', { method: 'POST', headers: user.headers, json: { title: 'x'.repeat(max ?? 0), body: 'b' } });
+    assert.equal(at.status, 201);
+    assertProblem(await request(app, '/v1/notes', { method: 'POST', headers: user.headers, json: { title: 'x'.repeat((max ?? 0) + 1), body: 'b' } }), 400);
+    for (const field of schema.required ?? []) {
+      const json = Object.fromEntries(Object.entries({ title: 't', body: 'b' }).filter(([key]) => key !== field));
+      assertProblem(await request(app, '/v1/notes', { method: 'POST', headers: user.headers, json }), 400);
+    }
+  });
+
+  test('H3: off in production; on again only when OPENAPI_ENABLED=true', async () => {
+    const production = await startApp(PRODUCTION);
+    assertProblem(await request(production, '/openapi.json'), 404);
+    const enabled = await startApp({ ...PRODUCTION, OPENAPI_ENABLED: 'true' });
+    assert.equal((await request(enabled, '/openapi.json')).status, 200);
+    const disabled = await startApp({ OPENAPI_ENABLED: 'false' });
+    assertProblem(await request(disabled, '/openapi.json'), 404);
+  });
+});
+
+describe('H4: health and management endpoints reveal nothing', () => {
+  const revealing = [
+    process.version,
+    `v${process.versions.node}`,
+    pkg.version,
+    'express',
+    'postgres',
+    'pglite',
+    'redis',
+    'uptime',
+    'memory',
+    'hostname',
+  ];
+
+  test('H4: /healthz and /readyz answer a bare status: no versions, no dependency details', async () => {
+    for (const path of ['/healthz', '/readyz']) {
+      const res = await request(app, path);
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.body, { status: 'ok' });
+      assert.equal(res.headers.get('server'), null);
+      assert.equal(res.headers.get('x-powered-by'), null);
+      for (const word of revealing) assert.ok(!res.text.toLowerCase().includes(word.toLowerCase()), `${path} reveals ${word}`);
+    }
+  });
+
+  test('H4: a failing readiness check says 503 without naming what failed', async () => {
+    app.db.failing = true;
+    const res = await request(app, '/readyz');
+    assertProblem(res, 503);
+    for (const word of [...revealing, 'database', 'ECONNREFUSED', '5432']) assert.ok(!res.text.toLowerCase().includes(word.toLowerCase()), `reveals ${word}: ${res.text}`);
+  });
+
+  test('H4: no management endpoints on the public listener', async () => {
+    for (const path of ['/metrics', '/debug', '/status', '/info', '/env', '/actuator', '/actuator/health', '/server-status', '/debug/pprof', '/admin', '/_health', '/version', '/.env', '/package.json']) {
+      const res = await request(app, path);
+      assert.ok(res.status === 404 || res.status === 401, `${path} → ${res.status}`);
+      assert.ok(!res.text.includes(pkg.version), `${path} reveals the version`);
+    }
+  });
+});

@@ -1,0 +1,238 @@
+// Baseline I: runtime behaviour: graceful shutdown, readiness, crashes, overload.
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, afterEach, before, describe, test } from 'node:test';
+import { loadConfig } from '../src/config.ts';
+import { openDatabase } from '../src/db/database.ts';
+import {
+  FaultyDatabase,
+  NEEDS_REDIS,
+  USING_POSTGRES,
+  assertProblem,
+  closeAll,
+  eventually,
+  login,
+  newUser,
+  register,
+  request,
+  serverEnv,
+  sharedDatabase,
+  sleep,
+  spawnServer,
+  startApp,
+  startTcpProxy,
+  testEnv,
+  waitForExit,
+  type TestApp,
+} from './helpers.ts';
+
+let app: TestApp;
+
+before(async () => {
+  app = await startApp();
+});
+afterEach(() => {
+  app.db.failing = false;
+  app.db.release();
+});
+after(closeAll);
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolvePromise(true);
+    });
+    socket.once('error', () => resolvePromise(false));
+  });
+}
+
+/** Reads one HTTP response from a socket that is already open. */
+function readResponse(socket: import('node:net').Socket): Promise<string> {
+  return new Promise((resolvePromise) => {
+    let data = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      data += chunk;
+      const end = data.indexOf('\r\n\r\n');
+      const length = /content-length: (\d+)/i.exec(data);
+      if (end !== -1 && (length === null || data.length >= end + 4 + Number(length[1]))) resolvePromise(data);
+    });
+    socket.on('close', () => resolvePromise(data));
+  });
+}
+
+describe('I1: graceful shutdown on SIGTERM (the real server process)', () => {
+  test('I1: readiness 503 while draining, then no new connections; the in-flight request finishes; exit 0 in the grace period', { timeout: 90_000, skip: NEEDS_REDIS }, async () => {
+    const server = await spawnServer(serverEnv({ SHUTDOWN_DELAY_SECONDS: '2', SHUTDOWN_GRACE_SECONDS: '8' }));
+    const port = server.port;
+    assert.ok(port !== undefined, `server did not start:\n${server.stderr.join('\n')}`);
+    const user = await register(server);
+    const { accessToken } = await login(server, user.email, user.password);
+
+    // An in-flight request: headers and half of the body sent, the rest comes after SIGTERM.
+    const body = JSON.stringify({ title: 'written during shutdown', body: 'x'.repeat(200) });
+    const inflight = connect(port, '127.0.0.1');
+    await new Promise<void>((done) => inflight.once('connect', () => done()));
+    const inflightResponse = readResponse(inflight);
+    inflight.write(
+      `POST /v1/notes HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${accessToken}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body.slice(0, 50)}`,
+    );
+    await sleep(200);
+
+    const signalledAt = performance.now();
+    server.child.kill('SIGTERM');
+    assert.ok(await eventually(() => Promise.resolve(server.logs().some((l) => /shutting down/i.test(String(l.msg)))), 5000), 'no shutdown log line');
+
+    // Load balancers see "not ready" while the listener is still open...
+    const ready = await request(server, '/readyz');
+    assert.equal(ready.status, 503);
+    assert.equal((await request(server, '/healthz')).status, 200, 'liveness must not fail during a drain');
+    // ...then the listener closes.
+    assert.ok(await eventually(async () => !(await canConnect(port)), 6000), 'still accepting connections after the drain delay');
+
+    // The in-flight request is allowed to finish.
+    inflight.write(body.slice(50));
+    const response = await inflightResponse;
+    inflight.destroy();
+    assert.match(response, /^HTTP\/1\.1 201/, `in-flight request: ${response.slice(0, 200)}`);
+    assert.match(response, /written during shutdown/);
+
+    const exit = await waitForExit(server, 10_000);
+    assert.equal(exit.code, 0, `exit ${String(exit.code)} ${String(exit.signal)}\n${server.stderr.join('\n')}`);
+    assert.ok(performance.now() - signalledAt < 10_000, 'exit took longer than the 10 s grace bound');
+    assert.ok(server.logs().some((l) => l.msg === 'stopped'), 'no "stopped" line: the pool/store close step did not complete');
+  });
+
+  test('I1: a request that never finishes cannot hold the process beyond the grace period', { timeout: 60_000, skip: NEEDS_REDIS }, async () => {
+    const server = await spawnServer(serverEnv({ SHUTDOWN_DELAY_SECONDS: '0', SHUTDOWN_GRACE_SECONDS: '2', REQUEST_TIMEOUT_SECONDS: '120', HEADERS_TIMEOUT_SECONDS: '60' }));
+    const port = server.port;
+    assert.ok(port !== undefined);
+    const stuck = connect(port, '127.0.0.1');
+    await new Promise<void>((done) => stuck.once('connect', () => done()));
+    stuck.on('error', () => undefined);
+    stuck.write('POST /v1/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{');
+    await sleep(200);
+    const signalledAt = performance.now();
+    server.child.kill('SIGTERM');
+    const exit = await waitForExit(server, 10_000);
+    stuck.destroy();
+    const took = performance.now() - signalledAt;
+    assert.equal(exit.code, 0, `exit ${String(exit.code)} ${String(exit.signal)}\n${server.stdout.join('\n')}\n${server.stderr.join('\n')}`);
+    assert.ok(took < 5000, `took ${took} ms with a 2 s grace period`);
+  });
+});
+
+describe('I2: readiness follows the database; liveness does not', () => {
+  test('I2: database failing → /readyz 503 with Retry-After, /healthz 200; recovers by itself', async () => {
+    assert.equal((await request(app, '/readyz')).status, 200);
+    app.db.failing = true;
+    const down = await request(app, '/readyz');
+    assertProblem(down, 503);
+    assert.match(down.headers.get('retry-after') ?? '', /^[1-9][0-9]*$/);
+    assert.equal((await request(app, '/healthz')).status, 200);
+    app.db.failing = false;
+    assert.equal((await request(app, '/readyz')).status, 200);
+  });
+
+  test('I2: a database that hangs → /readyz answers 503 in bounded time instead of hanging', { timeout: 30_000 }, async () => {
+    app.db.stalled = true;
+    const started = performance.now();
+    const res = await request(app, '/readyz');
+    const took = performance.now() - started;
+    app.db.release();
+    assertProblem(res, 503);
+    assert.ok(took < 5000, `readiness took ${took} ms`);
+    assert.equal((await request(app, '/healthz')).status, 200);
+  });
+
+  test('I2: a real PostgreSQL outage (connection cut) → 503s, then recovery without a restart', { timeout: 90_000, skip: !USING_POSTGRES && 'needs DATABASE_URL' }, async () => {
+    const { url } = await sharedDatabase();
+    assert.ok(url !== undefined);
+    const target = new URL(url);
+    const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
+    const viaProxy = new URL(url);
+    viaProxy.hostname = '127.0.0.1';
+    viaProxy.port = String(proxy.port);
+    const db = new FaultyDatabase(await openDatabase(loadConfig(testEnv({ DATABASE_URL: viaProxy.href }))));
+    try {
+      const proxied = await startApp({}, { db });
+      const user = await newUser(proxied);
+      assert.equal((await request(proxied, '/readyz')).status, 200);
+
+      await proxy.cut();
+      assert.ok(await eventually(async () => (await request(proxied, '/readyz')).status === 503, 10_000), 'readiness stayed 200 with the database gone');
+      assert.equal((await request(proxied, '/healthz')).status, 200);
+      const started = performance.now();
+      const during = await request(proxied, '/v1/notes', { headers: user.headers });
+      assertProblem(during, 503);
+      assert.match(during.headers.get('retry-after') ?? '', /^[1-9][0-9]*$/);
+      assert.ok(performance.now() - started < 6000, 'requests must fail fast while the database is away');
+
+      await proxy.restore();
+      assert.ok(await eventually(async () => (await request(proxied, '/readyz')).status === 200, 15_000), 'readiness did not recover');
+      assert.equal((await request(proxied, '/v1/notes', { headers: user.headers })).status, 200);
+    } finally {
+      await proxy.close();
+      await db.close();
+    }
+  });
+});
+
+describe('I3: crashes are fatal, logged and non-zero (the real server process)', () => {
+  for (const kind of ['rejection', 'exception'] as const) {
+    test(`I3: an unhandled ${kind} → one fatal log line and a non-zero exit`, { timeout: 60_000, skip: NEEDS_REDIS }, async () => {
+      const server = await spawnServer(serverEnv({ FAULT_KIND: kind }), { nodeArgs: ['--import', './test/fixtures/fault-injector.ts'] });
+      assert.ok(server.port !== undefined, `server did not start:\n${server.stderr.join('\n')}`);
+      assert.equal((await request(server, '/healthz')).status, 200);
+      server.child.kill('SIGUSR2');
+      const exit = await waitForExit(server, 10_000);
+      assert.notEqual(exit.code, 0);
+      assert.equal(exit.signal, null, 'the process must exit by itself, not be killed');
+      const fatal = server.logs().filter((l) => l.level === 'fatal' || l.level === 60);
+      assert.equal(fatal.length, 1, `fatal lines:\n${server.stdout.join('\n')}\n${server.stderr.join('\n')}`);
+      assert.match(JSON.stringify(fatal[0]), new RegExp(`injected (unhandled rejection|uncaught exception)`));
+    });
+  }
+});
+
+describe('I4: overload is shed with 429/503 and Retry-After', () => {
+  test('I4: past the global limit → 429 problem+json with Retry-After and RateLimit headers', async () => {
+    const limited = await startApp({ RATE_LIMIT_GLOBAL_MAX: '5', RATE_LIMIT_GLOBAL_WINDOW_SECONDS: '60' });
+    const statuses: number[] = [];
+    let last;
+    for (let i = 0; i < 8; i += 1) {
+      last = await request(limited, '/healthz');
+      statuses.push(last.status);
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429, 429, 429]);
+    assert.ok(last !== undefined);
+    assertProblem(last, 429);
+    const retryAfter = Number(last.headers.get('retry-after'));
+    assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `Retry-After ${last.headers.get('retry-after')}`);
+    assert.ok(last.headers.get('ratelimit') !== null || last.headers.get('ratelimit-remaining') !== null, 'standard RateLimit headers');
+  });
+
+  test('I4: a login flood beyond the hashing queue → fast 503 with Retry-After; the rest of the API stays responsive', { timeout: 60_000 }, async () => {
+    const bounded = await startApp({ HASH_CONCURRENCY: '1', HASH_QUEUE_MAX: '1' });
+    const user = await newUser(bounded);
+    const flood = Array.from({ length: 12 }, () => request(bounded, '/v1/auth/login', { method: 'POST', json: { email: user.email, password: 'flood-guess-password-1' } }));
+    const probes: number[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const started = performance.now();
+      assert.equal((await request(bounded, '/v1/users/me', { headers: user.headers })).status, 200);
+      probes.push(performance.now() - started);
+    }
+    const results = await Promise.all(flood);
+    const shed = results.filter((r) => r.status === 503);
+    assert.ok(shed.length >= 1, `statuses ${results.map((r) => r.status).join(',')}`);
+    for (const res of shed) {
+      assertProblem(res, 503);
+      assert.match(res.headers.get('retry-after') ?? '', /^[1-9][0-9]*$/);
+    }
+    assert.ok(results.every((r) => r.status === 401 || r.status === 503));
+    assert.ok(Math.max(...probes) < 1000, `authenticated requests stalled during the flood: ${probes.map((p) => p.toFixed(0)).join(', ')} ms`);
+  });
+});
