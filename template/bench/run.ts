@@ -6,8 +6,8 @@
 //
 // Options: --duration <s> (10) measured per app and route, split into --rounds <n> (4) that alternate
 // between the two apps; --warmup <s> (3) per app and route first; --connections <n> (50).
-// Database: DATABASE_URL set → both apps use that PostgreSQL and the real app runs with
-// NODE_ENV=production; unset → each app has its own in-memory PGlite and the real app runs with
+// Database: DATABASE_URL set → both apps use that PostgreSQL (the bench user is deleted at the end)
+// and the real app runs with NODE_ENV=production; unset → each app has its own in-memory PGlite and the real app runs with
 // NODE_ENV=development, which PGlite requires (same middleware stack; OpenAPI route mounted).
 // The real app logs at LOG_LEVEL=info into a file: request logging is part of what is measured.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -18,6 +18,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import pg from 'pg';
 import { z } from 'zod';
 
 const TARGET_RATIO = 0.55;
@@ -75,7 +76,7 @@ async function stop(child: ChildProcess): Promise<void> {
       done();
     });
   });
-  child.kill('SIGTERM');
+  child.kill('SIGINT'); // like Ctrl-C: no drain delay (SIGTERM would wait for a load balancer)
   const timer = setTimeout(() => {
     child.kill('SIGKILL');
   }, 5000);
@@ -322,7 +323,6 @@ async function main(): Promise<void> {
     RATE_LIMIT_AUTH_MAX: '1000000',
     LOGIN_FAILURES_MAX: '1000',
     LOGIN_FAILURES_WINDOW_SECONDS: '1',
-    SHUTDOWN_GRACE_SECONDS: '2',
   };
   delete hardenedEnv.PGLITE_DIR; // in memory, like the bare app; never touch a developer's data
 
@@ -415,6 +415,11 @@ async function main(): Promise<void> {
   const floodLogLines = log.newLines();
 
   await stopAll();
+  if (databaseUrl !== undefined) {
+    // Leave the database as it was: the bench user goes, with its note and sessions (ON DELETE CASCADE).
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+    await pool.query('DELETE FROM users WHERE email = $1', [email]).finally(() => pool.end());
+  }
   const results: Results = {
     environment: {
       node: process.version,

@@ -4,8 +4,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { connect, createServer as createNetServer, type Socket } from 'node:net';
+import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net';
 import { createServer, type Server } from 'node:http';
 import { basename, resolve } from 'node:path';
 import type { Express } from 'express';
@@ -30,8 +29,10 @@ export const NEEDS_REDIS: string | false = RATE_LIMIT_STORE === 'redis' && REDIS
 // Satisfies the Redis variant's configuration when no Redis was given; nothing ever connects to it.
 const UNUSED_REDIS_URL = 'redis://127.0.0.1:9/0';
 
-/** A strong, random signing secret for this test process; tests forge tokens with it (D5). */
-// Hex: random base64 could, once in a few thousand runs, spell a word the placeholder check refuses (e.g. "xxx").
+/**
+ * A strong, random signing secret for this test process; tests forge tokens with it (D5). Hex, because
+ * random base64 could, once in a few thousand runs, spell a word the placeholder check refuses ("xxx").
+ */
 export const JWT_SECRET = randomBytes(48).toString('hex');
 export const JWT_ISSUER = 'https://api.test.example';
 export const JWT_AUDIENCE = 'test-clients';
