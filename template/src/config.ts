@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import pkg from '../package.json' with { type: 'json' };
 import { RATE_LIMIT_STORE } from './http/rate-limit-store.ts';
@@ -136,7 +137,8 @@ export const configSchema = z
     LOGIN_FAILURES_MAX: wholeNumber(10, 1, 1000),
     LOGIN_FAILURES_WINDOW_SECONDS: wholeNumber(900, 1, 86_400),
     PASSWORD_MIN_LENGTH: wholeNumber(15, 8, 64),
-    HASH_CONCURRENCY: wholeNumber(2, 1, 64),
+    // One core stays free for everything else while logins are hashed (D1).
+    HASH_CONCURRENCY: wholeNumber(Math.max(1, availableParallelism() - 1), 1, 64),
     HASH_QUEUE_MAX: wholeNumber(32, 0, 10_000),
     OPENAPI_ENABLED: flag.optional(),
     HEADERS_TIMEOUT_SECONDS: wholeNumber(10, 1, 120),

@@ -250,6 +250,18 @@ describe('D4: brute-force throttling', () => {
     await login(throttled, bystander.email, bystander.password);
   });
 
+  test('D4: only wrong credentials count: logins shed with 503 do not lock the account', { timeout: 60_000 }, async () => {
+    const throttled = await startApp({ LOGIN_FAILURES_MAX: '3', HASH_CONCURRENCY: '1', HASH_QUEUE_MAX: '1' });
+    const victim = await newUser(throttled);
+    const flood = await Promise.all(
+      Array.from({ length: 12 }, () => request(throttled, '/v1/auth/login', { method: 'POST', json: { email: victim.email, password: victim.password } })),
+    );
+    const statuses = flood.map((r) => r.status);
+    assert.ok(statuses.filter((s) => s === 503).length > 3, `more 503s than LOGIN_FAILURES_MAX expected: ${statuses.join(',')}`);
+    // The server's own refusals are not the user's failures: the right password still works.
+    await login(throttled, victim.email, victim.password);
+  });
+
   test('D4: per account whatever the client IP (rotating X-Forwarded-For behind a trusted proxy)', async () => {
     const throttled = await startApp({ LOGIN_FAILURES_MAX: '3', TRUST_PROXY: '1' });
     const victim = await newUser(throttled);

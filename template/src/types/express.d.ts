@@ -16,6 +16,8 @@ declare global {
       route?: string;
       /** The account key the login-failure throttle counts against. */
       throttleKey?: string;
+      /** Set when the request presented wrong credentials: the only thing the account throttle counts. */
+      credentialFailure?: boolean;
     }
   }
 }

@@ -62,18 +62,25 @@ export interface PasswordHasher {
   verify(passwordHash: string, password: string): Promise<boolean>;
   /** Burns the same time as a real verification; used when the account does not exist (D3). */
   verifyDummy(password: string): Promise<void>;
+  /** Throws the 503 a hash would get now, before the caller spends a database round trip (I4). */
+  assertCapacity(): void;
 }
 
 /** Runs at most `concurrency` tasks at once, queues up to `queueMax`, and refuses the rest with 503. */
 export function createSemaphore(concurrency: number, queueMax: number) {
   let active = 0;
   const waiting: (() => void)[] = [];
-  return async function run<T>(task: () => Promise<T>): Promise<T> {
+  const assertCapacity = () => {
+    // Shedding load beats an unbounded queue: callers get Retry-After instead of a timeout (I4).
+    if (active >= concurrency && waiting.length >= queueMax) {
+      throw new ServiceUnavailableError('Too many password checks in progress', 1);
+    }
+  };
+  async function run<T>(task: () => Promise<T>): Promise<T> {
+    assertCapacity();
     if (active < concurrency) {
       active += 1;
     } else {
-      // Shedding load beats an unbounded queue: callers get Retry-After instead of a timeout (I4).
-      if (waiting.length >= queueMax) throw new ServiceUnavailableError('Too many password checks in progress', 1);
       await new Promise<void>((resolve) => waiting.push(resolve));
     }
     try {
@@ -83,7 +90,8 @@ export function createSemaphore(concurrency: number, queueMax: number) {
       if (next === undefined) active -= 1;
       else next();
     }
-  };
+  }
+  return { run, assertCapacity };
 }
 
 /**
@@ -91,7 +99,7 @@ export function createSemaphore(concurrency: number, queueMax: number) {
  * take every thread and stall the rest of the API (D1).
  */
 export function createPasswordHasher(options: { concurrency: number; queueMax: number }): PasswordHasher {
-  const run = createSemaphore(options.concurrency, options.queueMax);
+  const { run, assertCapacity } = createSemaphore(options.concurrency, options.queueMax);
   const hashPassword = (password: string) => run(() => hash(normalizePassword(password), ARGON2_OPTIONS));
   const verifyPassword = (passwordHash: string, password: string) =>
     run(() => verify(passwordHash, normalizePassword(password)).catch(() => false));
@@ -101,6 +109,7 @@ export function createPasswordHasher(options: { concurrency: number; queueMax: n
   return {
     hash: hashPassword,
     verify: verifyPassword,
+    assertCapacity,
     async verifyDummy(password) {
       let known = await dummyHash;
       if (known === undefined) {

@@ -40,9 +40,10 @@ export function authRoutes(auth: AuthService): Route[] {
         200: { description: 'Access and refresh token', schema: tokenPairSchema },
         401: { description: 'Unknown e-mail or wrong password (indistinguishable)' },
       },
-      handler: async ({ body, req }) => {
+      handler: async ({ body, req, res }) => {
         const result = await auth.login(body.email, body.password);
         if (result === undefined) {
+          res.locals.credentialFailure = true;
           securityEvent(req.log, 'auth.login.failure', {});
           throw invalidCredentials();
         }
@@ -95,9 +96,10 @@ export function authRoutes(auth: AuthService): Route[] {
       body: changePasswordBody,
       throttleKey: ({ user }) => `password:${user.id}`,
       responses: { 204: { description: 'Changed; other sessions are revoked' } },
-      handler: async ({ body, user, req }) => {
+      handler: async ({ body, user, req, res }) => {
         const result = await auth.changePassword(user, body.currentPassword, body.newPassword);
         if (result === 'wrong-password') {
+          res.locals.credentialFailure = true;
           securityEvent(req.log, 'auth.password.failure', { userId: user.id });
           throw new HttpError(400, 'The current password is incorrect', {
             errors: [{ location: 'body', path: 'currentPassword', message: 'is incorrect' }],

@@ -70,6 +70,8 @@ export function createAuthService(deps: { config: Config; db: Database; hasher: 
     },
 
     async login(email, password) {
+      // A flood is refused before it costs a database query as well as a hash.
+      hasher.assertCapacity();
       const user = await findUserByEmail(db, email);
       if (user === undefined) {
         // Same work as a real check, so response time does not reveal which addresses exist (D3).

@@ -22,7 +22,8 @@ export function createAccountThrottle(config: Config, stores: RateLimitStores, l
     // Remaining attempts are not advertised: they would tell an attacker how many guesses are left.
     standardHeaders: false,
     legacyHeaders: false,
-    // Only failures count: a successful request gives its hit back.
+    // Only wrong credentials count: shed (503) or malformed requests must not lock the victim's account.
+    requestWasSuccessful: (_req, res) => res.locals.credentialFailure !== true,
     skipSuccessfulRequests: true,
     passOnStoreError: false,
     keyGenerator: (_req, res) => res.locals.throttleKey ?? 'none',
