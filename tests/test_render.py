@@ -53,10 +53,9 @@ def expected_files(template_dir: Path, context: dict[str, Any]) -> dict[Path, Pa
         parts = [
             str(config.render(part, context)) for part in source.relative_to(template_dir).parts
         ]
+        parts[-1] = parts[-1].removesuffix(".jinja")
         if not all(parts):
             continue  # a conditional part rendered empty: not generated
-        if parts[-1].endswith(".jinja"):
-            parts[-1] = parts[-1].removesuffix(".jinja")
         result[Path(*parts)] = source
     return result
 
