@@ -75,11 +75,20 @@ def test_python_dash_m_and_console_script() -> None:
         assert result.stdout.strip() == f"hardstart {__version__}"
 
 
-def test_unknown_option_is_a_usage_error(runner: CliRunner) -> None:
-    result = runner.invoke(app, ["new", "--bogus"])
-    assert result.exit_code == EXIT_USAGE
-    assert "No such option" in result.output
-    assert "Traceback" not in result.output
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["new", "--bogus"], "error: No such option: --bogus (see 'hardstart new --help')"),
+        (["nope"], "error: No such command 'nope' (see 'hardstart --help')"),
+        (["new", "--data"], "error: Option '--data' requires an argument"),
+    ],
+)
+def test_usage_errors_are_one_line_with_exit_2(args: list[str], message: str) -> None:
+    command = [sys.executable, "-m", "hardstart", *args]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == EXIT_USAGE
+    assert result.stderr.strip() == message
+    assert result.stdout == ""
 
 
 # -- generating -----------------------------------------------------------------------------------
@@ -92,7 +101,7 @@ def test_generates_a_project_with_one_commit(
     assert result.exit_code == 0, result.output
     dest = workdir / "my-api"
     assert leftovers(workdir) == ["my-api"]  # no temporary directory left next to it
-    assert "cd my-api && npm ci && npm start" in result.stdout
+    assert "cd my-api && npm ci && npm run dev" in result.stdout
     assert "npm test" in result.stdout
 
     assert git("rev-list", "--count", "HEAD", cwd=dest).strip() == "1"

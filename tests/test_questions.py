@@ -53,6 +53,10 @@ BAD: list[tuple[str, Any]] = [
     ("cors_origins", "https://a.example, http://evil.example"),
     ("cors_origins", "null"),
     ("cors_origins", " , "),
+    ("cors_origins", "https://app.example.com:443"),
+    ("cors_origins", "http://localhost:80"),
+    ("cors_origins", "https://app.example.com:99999"),
+    ("cors_origins", "https://app.example.com:0"),
     ("rate_limit_store", "memcached"),
 ]
 
@@ -70,6 +74,7 @@ GOOD: list[tuple[str, Any]] = [
     ("cors_origins", "https://app.example.com"),
     ("cors_origins", "https://a.example:8443, http://localhost:3000"),
     ("cors_origins", "http://127.0.0.1:8080,https://b.example"),
+    ("cors_origins", "https://a.example:65535,http://localhost:443"),
     ("rate_limit_store", "redis"),
 ]
 

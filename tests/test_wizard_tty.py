@@ -80,7 +80,7 @@ def test_wizard_asks_validates_summarises_and_generates(tiny_template: Path, wor
 
     assert status == 0, output
     assert "Traceback" not in output
-    assert "cd my-api && npm ci && npm start" in output
+    assert "cd my-api && npm ci && npm run dev" in output
     dest = workdir / "my-api"
     recorded = yaml.safe_load((dest / ".copier-answers.yml").read_text(encoding="utf-8"))
     assert recorded == {

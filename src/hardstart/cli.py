@@ -24,7 +24,7 @@ EXIT_CODES = (
     " · 4 untrusted template · 5 project outdated or drifted · 130 interrupted."
 )
 
-NEXT_STEPS = ("npm ci && npm start", "npm test")
+NEXT_STEPS = ("npm ci && npm run dev", "npm test")
 
 app = typer.Typer(
     name="hardstart",
@@ -176,7 +176,16 @@ def main() -> None:
         if hasattr(signal, name):
             signal.signal(getattr(signal, name), _terminate)
     try:
-        app(prog_name="hardstart")
-    except KeyboardInterrupt:
+        code = app(prog_name="hardstart", standalone_mode=False)
+    except typer.TyperException as error:
+        # Typer's usage errors (unknown option, missing argument): one line, like every other error.
+        # With no arguments at all, Typer has printed the help already and the message is empty.
+        if message := error.format_message():
+            context = getattr(error, "ctx", None)
+            hint = f" (see '{context.command_path} --help')" if context is not None else ""
+            Output().error(f"{message.rstrip('.')}{hint}")
+        sys.exit(error.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
         Output().error("interrupted")
         sys.exit(EXIT_INTERRUPTED)
+    sys.exit(code if isinstance(code, int) else 0)
