@@ -139,6 +139,14 @@ def schema_entries(config_ts: str) -> dict[str, str]:
     return {k.group(1): block[k.end() : end] for k, end in zip(keys, ends, strict=True)}
 
 
+def config_variables(project: Project) -> set[str]:
+    """Every variable the configuration reads: config.ts's schema plus the store's STORE_ENV."""
+    store = project.text("src/http/rate-limit-store.ts")
+    block = found(r"export const STORE_ENV = \{(.*?)\n?\};", store, re.S)[1]
+    store_keys = set(re.findall(r"^\s+([A-Z][A-Z0-9_]*):", block, re.M))
+    return set(schema_entries(project.text("src/config.ts"))) | store_keys
+
+
 def env_example(project: Project) -> dict[str, str]:
     return dict(re.findall(r"^([A-Z][A-Z0-9_]*)=(.*)$", project.text(".env.example"), re.M))
 
@@ -303,7 +311,7 @@ def test_h5_rate_limit_store_matches_the_choice(project: Project) -> None:
         assert {"@redis/client", "rate-limit-redis"} <= set(package["dependencies"])
         found(r"import \{ createClient\b.*\} from '@redis/client';", store)
         found(r"from 'rate-limit-redis';", store)
-        required = r"RATE_LIMIT_STORE === 'redis' && env\.REDIS_URL === undefined && !relaxed"
+        required = r"RATE_LIMIT_STORE === 'redis' && redisUrlOf\(env\) === undefined && !relaxed"
         found(required, project.text("src/config.ts"))
     else:
         assert not [n for n in [*package["dependencies"], *lock["packages"]] if "redis" in n]
@@ -352,24 +360,15 @@ def test_k5_gitignore_ignores_env_and_node_modules(project: Project) -> None:
     assert ".env.example" in git("ls-files")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="template gap: .env.example lacks SHUTDOWN_DELAY_SECONDS; the memory variant's schema "
-    "reads REDIS_URL, which its .env.example does not document",
-)
 def test_h1_env_example_documents_every_config_variable(project: Project) -> None:
-    schema = set(schema_entries(project.text("src/config.ts")))
+    schema = config_variables(project)
+    assert ("REDIS_URL" in schema) == project.redis
     assert {"NODE_ENV", "JWT_SECRET", "SHUTDOWN_GRACE_SECONDS"} <= schema, "schema not parsed"
     assert set(env_example(project)) == schema
 
 
-def test_h1_readme_configuration_table_lists_every_variable(
-    project: Project, request: pytest.FixtureRequest
-) -> None:
-    if not project.redis:
-        reason = "template gap: the memory variant's schema reads REDIS_URL, undocumented"
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
-    schema = set(schema_entries(project.text("src/config.ts")))
+def test_h1_readme_configuration_table_lists_every_variable(project: Project) -> None:
+    schema = config_variables(project)
     section = project.text("README.md").split("## Configuration", 1)[1].split("\n## ", 1)[0]
     assert set(re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \|", section, re.M)) == schema
 

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import pkg from '../package.json' with { type: 'json' };
-import { RATE_LIMIT_STORE } from './http/rate-limit-store.ts';
+import { RATE_LIMIT_STORE, STORE_ENV } from './http/rate-limit-store.ts';
 
 /** The JWT_SECRET value shipped in .env.example: accepted in development/test only (D7). */
 export const EXAMPLE_JWT_SECRET = 'development-only-secret-do-not-use-in-production-0123456789';
@@ -47,31 +47,33 @@ const postgresUrl = z
   .max(2048, 'is too long')
   .refine((v) => /^postgres(ql)?:\/\//.test(v) && URL.canParse(v), 'must be a postgres:// URL');
 
-const redisUrl = z
-  .string()
-  .max(2048, 'is too long')
-  .refine((v) => /^rediss?:\/\//.test(v) && URL.canParse(v), 'must be a redis:// or rediss:// URL');
-
 // Exact origins only: a wildcard or a pattern would let look-alike sites read responses (C1, C3).
 const PLAIN_HOSTNAME = /^([a-z0-9.-]+|\[[0-9a-f:.]+\])$/;
+// Plain http only for a local development origin: elsewhere a network attacker could read responses (C3).
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1']);
+function originProblem(origin: string): string | undefined {
+  const port = /:([0-9]+)$/.exec(origin)?.[1];
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return 'has a port outside 1–65535';
+  if (!URL.canParse(origin)) return 'must be a comma-separated list of exact origins such as https://app.example.com (no *, no path)';
+  const url = new URL(origin);
+  if (url.protocol === 'http:' && !LOCAL_HOSTS.has(url.hostname)) return 'allows http:// only for localhost or 127.0.0.1; use https://';
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must use https://';
+  if (port !== undefined && url.port === '') return 'must not spell out a default port (:443 for https, :80 for http): browsers send origins without it';
+  if (url.origin !== origin || !PLAIN_HOSTNAME.test(url.hostname)) return 'must be a comma-separated list of exact origins such as https://app.example.com (no *, no path)';
+  return undefined;
+}
 const corsOrigins = z
   .string()
   .max(4096, 'is too long')
-  .transform((v) =>
-    v
+  .transform((v, ctx) => {
+    const origins = v
       .split(',')
       .map((o) => o.trim())
-      .filter((o) => o !== ''),
-  )
-  .refine(
-    (origins) =>
-      origins.every((o) => {
-        if (!URL.canParse(o)) return false;
-        const url = new URL(o);
-        return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === o && PLAIN_HOSTNAME.test(url.hostname);
-      }),
-    'must be a comma-separated list of exact origins such as https://app.example.com (no *, no path)',
-  );
+      .filter((o) => o !== '');
+    const problem = origins.map(originProblem).find((p) => p !== undefined);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    return origins;
+  });
 
 const PROXY_KEYWORDS = new Set(['loopback', 'linklocal', 'uniquelocal']);
 function isAddressOrCidr(value: string): boolean {
@@ -99,12 +101,24 @@ const trustProxy = z
     return z.NEVER;
   });
 
+// Known placeholders only (whole value, or an obvious prefix): searching for words inside the value
+// would refuse real random secrets. Entropy is required by length instead (D7).
+const PLACEHOLDER_VALUES = new Set(['changeme', 'secret', 'xxx', 'xxxx', 'todo', 'password']);
+const PLACEHOLDER_PREFIX = /^(change.?me|replace.?me|your.?secret|your.?jwt.?secret|secret[-_]|password|placeholder|example|insecure|development-only)/i;
 function looksLikePlaceholder(secret: string): boolean {
   return (
     secret === EXAMPLE_JWT_SECRET ||
-    /change|replace|placeholder|example|secret|default|insecure|password|todo|xxx/i.test(secret) ||
+    PLACEHOLDER_VALUES.has(secret.toLowerCase()) ||
+    PLACEHOLDER_PREFIX.test(secret) ||
     new Set(secret).size < 12
   );
+}
+
+/** Below this many characters a secret cannot hold 32 random bytes as base64 (`openssl rand -base64 48` gives 64). */
+export const JWT_SECRET_MIN_LENGTH = 43;
+
+function redisUrlOf(env: object): string | undefined {
+  return 'REDIS_URL' in env && typeof env.REDIS_URL === 'string' ? env.REDIS_URL : undefined;
 }
 
 export const configSchema = z
@@ -116,7 +130,7 @@ export const configSchema = z
     PGLITE_DIR: z.string().max(1024, 'is too long').optional(),
     JWT_SECRET: z
       .string()
-      .refine((v) => Buffer.byteLength(v) >= 32, 'must be at least 32 bytes of random data')
+      .refine((v) => v.length >= JWT_SECRET_MIN_LENGTH, `must be at least ${JWT_SECRET_MIN_LENGTH} characters of random data (\`openssl rand -base64 48\`)`)
       .optional(),
     JWT_ISSUER: z.string().max(256, 'is too long').default(pkg.name),
     JWT_AUDIENCE: z.string().max(256, 'is too long').default(pkg.name),
@@ -129,7 +143,8 @@ export const configSchema = z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be a pino level (fatal … trace, silent)' })
       .default('info'),
     BODY_LIMIT: byteSize.default(100 * 1024),
-    REDIS_URL: redisUrl.optional(),
+    // The store's own variables (REDIS_URL for Redis, none in memory).
+    ...STORE_ENV,
     RATE_LIMIT_GLOBAL_MAX: wholeNumber(300, 1, 1_000_000),
     RATE_LIMIT_GLOBAL_WINDOW_SECONDS: wholeNumber(60, 1, 86_400),
     RATE_LIMIT_AUTH_MAX: wholeNumber(10, 1, 1_000_000),
@@ -137,8 +152,10 @@ export const configSchema = z
     LOGIN_FAILURES_MAX: wholeNumber(10, 1, 1000),
     LOGIN_FAILURES_WINDOW_SECONDS: wholeNumber(900, 1, 86_400),
     PASSWORD_MIN_LENGTH: wholeNumber(15, 8, 64),
-    // One core stays free for everything else while logins are hashed (D1).
-    HASH_CONCURRENCY: wholeNumber(Math.max(1, availableParallelism() - 1), 1, 64),
+    // One core stays free, and argon2 never fills libuv's threadpool, which DNS, fs and zlib share (D1, I4).
+    HASH_CONCURRENCY: wholeNumber(Math.min(Math.max(1, availableParallelism() - 1), 3), 1, 64),
+    // Read by Node itself at startup; here only so that HASH_CONCURRENCY can be checked against it.
+    UV_THREADPOOL_SIZE: wholeNumber(4, 1, 1024),
     HASH_QUEUE_MAX: wholeNumber(32, 0, 10_000),
     OPENAPI_ENABLED: flag.optional(),
     HEADERS_TIMEOUT_SECONDS: wholeNumber(10, 1, 120),
@@ -166,8 +183,11 @@ export const configSchema = z
       problem('CORS_ORIGINS', 'must list exact origins when CORS_CREDENTIALS=true in production');
     }
     // Replicas must share their counters, or every limit is multiplied by the replica count (H5).
-    if (RATE_LIMIT_STORE === 'redis' && env.REDIS_URL === undefined && !relaxed) {
+    if (RATE_LIMIT_STORE === 'redis' && redisUrlOf(env) === undefined && !relaxed) {
       problem('REDIS_URL', 'is required outside development/test: this service keeps rate-limit counters in Redis');
+    }
+    if (env.HASH_CONCURRENCY >= env.UV_THREADPOOL_SIZE) {
+      problem('HASH_CONCURRENCY', 'must be lower than UV_THREADPOOL_SIZE (default 4): hashing must leave libuv threads for DNS and files');
     }
     if (env.SHUTDOWN_DELAY_SECONDS >= env.SHUTDOWN_GRACE_SECONDS) {
       problem('SHUTDOWN_DELAY_SECONDS', 'must be lower than SHUTDOWN_GRACE_SECONDS');
@@ -197,7 +217,7 @@ export const configSchema = z
     bodyLimitBytes: env.BODY_LIMIT,
     rateLimit: {
       store: RATE_LIMIT_STORE,
-      redisUrl: env.REDIS_URL,
+      redisUrl: redisUrlOf(env),
       globalMax: env.RATE_LIMIT_GLOBAL_MAX,
       globalWindowSeconds: env.RATE_LIMIT_GLOBAL_WINDOW_SECONDS,
       authMax: env.RATE_LIMIT_AUTH_MAX,

@@ -81,11 +81,14 @@ export async function start(env: Record<string, string | undefined> = process.en
       // Phase 1: readiness says 503 while the listener stays open, so load balancers drain this
       // instance before it stops accepting connections (I1).
       state.shuttingDown = true;
-      logger.info({ reason, delayMs, graceMs: config.server.shutdownGraceMs }, 'shutting down');
+      const graceMs = config.server.shutdownGraceMs;
+      const startedAt = Date.now();
+      logger.info({ reason, delayMs, graceMs }, 'shutting down');
+      // Connections still open near the end of the grace period are cut, leaving time to close the pool.
       const deadline = setTimeout(() => {
-        logger.warn('grace period over: closing remaining connections');
+        logger.warn('grace period nearly over: closing remaining connections');
         server.closeAllConnections();
-      }, config.server.shutdownGraceMs);
+      }, graceMs - Math.min(1000, graceMs / 2));
       if (delayMs > 0) await new Promise((resolveDelay) => setTimeout(resolveDelay, delayMs));
       // Phase 2: no new connections; idle keep-alive sockets close, busy ones after their response.
       const closed = new Promise<void>((resolveClose) => server.close(() => { resolveClose(); }));
@@ -94,8 +97,12 @@ export async function start(env: Record<string, string | undefined> = process.en
       await closed;
       clearInterval(sweep);
       clearTimeout(deadline);
-      // Phase 3: release the database pool and the rate-limit store.
-      await Promise.allSettled([db.close(), stores.close()]);
+      // Phase 3: release the database pool and the rate-limit store, within what is left of the grace period.
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<never>((_resolve, reject) => {
+        timer = setTimeout(() => { reject(new Error('closing the database and the rate-limit store timed out')); }, Math.max(0, startedAt + graceMs - Date.now()));
+      });
+      await Promise.race([Promise.allSettled([db.close(), stores.close()]), timedOut]).finally(() => { clearTimeout(timer); });
       logger.info('stopped');
     })());
 
@@ -139,7 +146,10 @@ function writeFatal(message: string, err?: unknown): void {
 async function main(): Promise<void> {
   const current: { logger?: Logger } = {};
   // A crash leaves one fatal line and a non-zero exit; the orchestrator restarts a clean process (I3).
+  let dying = false;
   const die = (err: unknown, message: string) => {
+    if (dying) return;
+    dying = true;
     process.exitCode = 1;
     const { logger } = current;
     if (logger === undefined) {
@@ -168,6 +178,8 @@ async function main(): Promise<void> {
   // SIGTERM (orchestrator) drains for SHUTDOWN_DELAY_SECONDS first; SIGINT (Ctrl-C) stops at once.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
+      // A hung shutdown must not outlive the orchestrator's grace period: a fatal line and exit 1 first (I1).
+      setTimeout(() => { die(new Error('shutdown exceeded SHUTDOWN_GRACE_SECONDS'), 'shutdown timed out'); }, config.server.shutdownGraceMs).unref();
       void shutdown(signal, signal === 'SIGTERM' ? config.server.shutdownDelayMs : 0).then(
         () => { logger.flush(() => process.exit(0)); },
         (err: unknown) => { die(err, 'shutdown failed'); },

@@ -71,8 +71,8 @@ describe('B1: security headers on every response', () => {
 
   test('B1: 429 from the rate limiter', async () => {
     const limited = await startApp({ RATE_LIMIT_GLOBAL_MAX: '1' });
-    await request(limited, '/healthz');
-    const res = await request(limited, '/healthz');
+    await request(limited, '/openapi.json');
+    const res = await request(limited, '/openapi.json');
     assert.equal(res.status, 429);
     assertSecurityHeaders(res, '429');
   });

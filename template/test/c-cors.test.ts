@@ -144,6 +144,26 @@ describe('C3: a dangerous CORS configuration stops production startup', () => {
     });
   }
 
+  test('C3: plain http only for localhost/127.0.0.1; explicit default ports and ports > 65535 are refused with a clear message', () => {
+    const refused: [string, RegExp][] = [
+      ['http://app.example.com', /http:\/\/ only for localhost/],
+      ['http://10.0.0.5:8080', /http:\/\/ only for localhost/],
+      ['https://app.example.com:443', /default port/],
+      ['http://localhost:80', /default port/],
+      ['https://app.example.com:70000', /port outside 1–65535/],
+    ];
+    for (const [origin, message] of refused) {
+      assert.throws(
+        () => loadConfig(configEnv({ ...production, CORS_ORIGINS: `${ALLOWED_ORIGIN},${origin}` })),
+        (err: unknown) => err instanceof ConfigError && err.variables.includes('CORS_ORIGINS') && message.test(err.message) && !err.message.includes(origin),
+        origin,
+      );
+    }
+    for (const origin of ['http://localhost:5173', 'http://127.0.0.1:3000', 'https://app.example.com:8443']) {
+      assert.deepEqual(loadConfig(configEnv({ ...production, CORS_ORIGINS: origin })).cors.origins, [origin]);
+    }
+  });
+
   test('C3: the same rules in-process: ConfigError names CORS_ORIGINS; exact origins are accepted', () => {
     assert.throws(
       () => loadConfig(configEnv({ ...production, CORS_ORIGINS: '*', CORS_CREDENTIALS: 'true' })),

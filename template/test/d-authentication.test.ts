@@ -1,6 +1,6 @@
 // Baseline D: authentication (OWASP API2): password storage and rules, login, throttling, tokens, sessions.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -21,6 +21,7 @@ import {
   register,
   request,
   serverEnv,
+  sleep,
   spawnServer,
   startApp,
   strongPassword,
@@ -509,6 +510,62 @@ describe('D6: refresh tokens and sessions', () => {
     await login(app, user.email, user.password);
   });
 
+  test('D6: rotation keeps the family\'s absolute deadline: the session ends REFRESH_TOKEN_TTL_SECONDS after login', { timeout: 30_000 }, async () => {
+    const short = await startApp({ REFRESH_TOKEN_TTL_SECONDS: '300' });
+    const user = await newUser(short);
+    const deadlines = async () =>
+      (await short.db.inner.query<{ expires_at: Date }>('SELECT expires_at FROM refresh_tokens WHERE user_id = $1 ORDER BY created_at, expires_at', [user.id])).rows.map((r) => r.expires_at.getTime());
+    const [familyDeadline] = await deadlines();
+    assert.ok(familyDeadline !== undefined);
+    await sleep(1100);
+    let token = user.refreshToken;
+    for (let i = 0; i < 2; i += 1) {
+      const rotated = await request(short, '/v1/auth/refresh', { method: 'POST', json: { refreshToken: token } });
+      assert.equal(rotated.status, 200, rotated.text);
+      token = String(rotated.body.refreshToken);
+    }
+    const all = await deadlines();
+    assert.equal(all.length, 3);
+    for (const deadline of all) assert.equal(deadline, familyDeadline, 'a rotated token must not outlive its family');
+  });
+
+  test("D6: after logout the session's access token → 401", async () => {
+    const user = await newUser(app);
+    assert.equal((await me(user.accessToken)).status, 200);
+    const res = await request(app, '/v1/auth/logout', { method: 'POST', headers: user.headers, json: { refreshToken: user.refreshToken } });
+    assert.equal(res.status, 204);
+    assertProblem(await me(user.accessToken), 401);
+  });
+
+  test("D6: refresh-token reuse → every access token of that family (the attacker's and the victim's) → 401", async () => {
+    const victim = await newUser(app);
+    const stolen = await request(app, '/v1/auth/refresh', { method: 'POST', json: { refreshToken: victim.refreshToken } });
+    assert.equal(stolen.status, 200);
+    const attackerToken = String(stolen.body.accessToken);
+    assert.equal((await me(attackerToken)).status, 200);
+    assert.equal((await me(victim.accessToken)).status, 200);
+    // The victim's client replays its (now spent) refresh token: reuse is detected, the family revoked.
+    assertProblem(await request(app, '/v1/auth/refresh', { method: 'POST', json: { refreshToken: victim.refreshToken } }), 401);
+    assertProblem(await me(attackerToken), 401);
+    assertProblem(await me(victim.accessToken), 401);
+    const other = await login(app, victim.email, victim.password);
+    assert.equal((await me(other.accessToken)).status, 200, 'other sessions are unaffected');
+  });
+
+  test("D6: a password change → the other sessions' access tokens → 401, the current one still works", async () => {
+    const user = await newUser(app);
+    const other = await login(app, user.email, user.password);
+    assert.equal((await me(other.accessToken)).status, 200);
+    const res = await request(app, '/v1/auth/password', {
+      method: 'POST',
+      headers: user.headers,
+      json: { currentPassword: user.password, newPassword: strongPassword() },
+    });
+    assert.equal(res.status, 204, res.text);
+    assertProblem(await me(other.accessToken), 401);
+    assert.equal((await me(user.accessToken)).status, 200);
+  });
+
   function me(token: string) {
     return request(app, '/v1/users/me', { headers: bearer(token) });
   }
@@ -543,6 +600,25 @@ describe('D7: the signing secret (the real server process)', () => {
       if (typeof value === 'string') assert.ok(!output.includes(value), `the secret leaked: ${output}`);
     });
   }
+
+  test('D7: real secrets are never taken for placeholders: 2,000 `openssl rand -base64 48`-like values are accepted', () => {
+    for (let i = 0; i < 2000; i += 1) {
+      const secret = randomBytes(48).toString('base64');
+      assert.doesNotThrow(() => loadConfig(configEnv({ ...production, JWT_SECRET: secret })), secret);
+    }
+  });
+
+  test('D7: known placeholders and values under 43 characters are refused, naming JWT_SECRET only', () => {
+    const tail = '-0123456789abcdefghijklmnopqrstuvwxyzABCDEFG';
+    const values = [placeholder, 'changeme', 'CHANGEME', 'secret', 'xxx', `ChangeMe${tail}`, `your-secret-key-here${tail}`, `YOUR_JWT_SECRET${tail}`, `replace-me${tail}`, randomBytes(48).toString('base64').slice(0, 42)];
+    for (const secret of values) {
+      assert.throws(
+        () => loadConfig(configEnv({ ...production, JWT_SECRET: secret })),
+        (err: unknown) => err instanceof ConfigError && err.variables.length > 0 && err.variables.every((v) => v === 'JWT_SECRET') && !err.message.includes(secret),
+        secret,
+      );
+    }
+  });
 
   test('D7: in-process: short or placeholder secrets are refused outside development/test', () => {
     // The .env.example value exists for local runs: development and test accept it.

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { SignJWT } from 'jose';
+import { SignJWT, decodeJwt } from 'jose';
 import { PUBLIC_ROUTES } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/db/database.ts';
@@ -160,7 +160,8 @@ describe('E3: function-level authorization', () => {
   });
 
   test('E3: a forged role claim does not make an admin (the role is checked server-side)', async () => {
-    const token = await new SignJWT({ role: 'admin', sid: crypto.randomUUID() })
+    // Alice's own live session, so only the forged role can be what is refused.
+    const token = await new SignJWT({ role: 'admin', sid: decodeJwt(alice.accessToken).sid })
       .setProtectedHeader({ alg: 'HS256', typ: 'at+jwt' })
       .setSubject(alice.id)
       .setIssuer(app.config.jwt.issuer)

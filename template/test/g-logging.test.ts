@@ -215,9 +215,9 @@ describe('G4: security events', () => {
 
   test('G4: rate-limit hit', async () => {
     const limited = await startApp({ RATE_LIMIT_GLOBAL_MAX: '2' });
-    await request(limited, '/healthz');
-    await request(limited, '/healthz');
-    const res = await request(limited, '/healthz');
+    await request(limited, '/openapi.json');
+    await request(limited, '/openapi.json');
+    const res = await request(limited, '/openapi.json');
     assert.equal(res.status, 429);
     const id = res.headers.get('x-request-id') ?? '';
     assert.equal(limited.logs.events('rate_limit.exceeded').filter((e) => e.reqId === id).length, 1, limited.logs.text());

@@ -88,9 +88,21 @@ describe('H1: configuration is validated once, at startup', () => {
   });
 });
 
+describe('H1: HASH_CONCURRENCY leaves libuv threads free', () => {
+  test('H1: HASH_CONCURRENCY defaults to between 1 and 3 and must stay below UV_THREADPOOL_SIZE', () => {
+    const concurrency = loadConfig(configEnv({ NODE_ENV: 'test' })).passwords.hashConcurrency;
+    assert.ok(concurrency >= 1 && concurrency <= 3, `default ${concurrency}`);
+    assert.throws(
+      () => loadConfig(configEnv({ NODE_ENV: 'test', HASH_CONCURRENCY: '4' })),
+      (err: unknown) => err instanceof ConfigError && err.variables.join() === 'HASH_CONCURRENCY' && /UV_THREADPOOL_SIZE/.test(err.message),
+    );
+    assert.equal(loadConfig(configEnv({ NODE_ENV: 'test', HASH_CONCURRENCY: '4', UV_THREADPOOL_SIZE: '8' })).passwords.hashConcurrency, 4);
+  });
+});
+
 describe('H2: trust proxy comes from configuration, never `true`', () => {
   async function hit(target: TestApp, forwardedFor: string) {
-    return request(target, '/healthz', { headers: { 'x-forwarded-for': forwardedFor } });
+    return request(target, '/openapi.json', { headers: { 'x-forwarded-for': forwardedFor } });
   }
 
   test('H2: unset → a forged X-Forwarded-For changes neither the client IP in the logs nor the rate-limit key', async () => {

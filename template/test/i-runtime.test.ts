@@ -4,6 +4,8 @@ import { connect } from 'node:net';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/db/database.ts';
+import { translate } from '../src/db/postgres.ts';
+import { ServiceUnavailableError } from '../src/http/errors.ts';
 import {
   FaultyDatabase,
   NEEDS_REDIS,
@@ -123,6 +125,20 @@ describe('I1: graceful shutdown on SIGTERM (the real server process)', () => {
     assert.equal(exit.code, 0, `exit ${String(exit.code)} ${String(exit.signal)}\n${server.stdout.join('\n')}\n${server.stderr.join('\n')}`);
     assert.ok(took < 5000, `took ${took} ms with a 2 s grace period`);
   });
+  test('I1: a close step that hangs cannot hold the process beyond the grace period: fatal line, exit 1', { timeout: 60_000, skip: NEEDS_REDIS }, async () => {
+    const server = await spawnServer(serverEnv({ FAULT_KIND: 'hang-close', SHUTDOWN_DELAY_SECONDS: '0', SHUTDOWN_GRACE_SECONDS: '2' }), {
+      nodeArgs: ['--import', './test/fixtures/fault-injector.ts'],
+    });
+    assert.ok(server.port !== undefined, server.stderr.join('\n'));
+    const signalledAt = performance.now();
+    server.child.kill('SIGTERM');
+    // Without the bound the process would hang for ever and keep this test file alive.
+    const exit = await waitForExit(server, 10_000).finally(() => server.child.kill('SIGKILL'));
+    const took = performance.now() - signalledAt;
+    assert.equal(exit.code, 1, `exit ${String(exit.code)} ${String(exit.signal)}\n${server.stdout.join('\n')}`);
+    assert.ok(took < 3500, `took ${took} ms with a 2 s grace period`);
+    assert.equal(server.logs().filter((l) => l.level === 'fatal').length, 1, server.stdout.join('\n'));
+  });
 });
 
 describe('I2: readiness follows the database; liveness does not', () => {
@@ -135,6 +151,21 @@ describe('I2: readiness follows the database; liveness does not', () => {
     assert.equal((await request(app, '/healthz')).status, 200);
     app.db.failing = false;
     assert.equal((await request(app, '/readyz')).status, 200);
+  });
+
+  test('I2: only connection failures become 503; any other database error stays itself (a logged 500, not an outage)', () => {
+    const coded = (code: string, message = 'x') => Object.assign(new Error(message), { code });
+    const unavailable = [
+      ...['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].map((code) => coded(code)),
+      new Error('timeout exceeded when trying to connect'),
+      new Error('Connection terminated unexpectedly'),
+      coded('08006'),
+      coded('53300'),
+      coded('57P01'),
+    ];
+    for (const err of unavailable) assert.ok(translate(err) instanceof ServiceUnavailableError, err.message);
+    const bugs = [new TypeError('undefined is not a function'), new Error('bind message supplies 1 parameters'), coded('42P01'), coded('22P02'), coded('57014'), coded('ERR_INVALID_ARG_TYPE')];
+    for (const err of bugs) assert.equal(translate(err), err);
   });
 
   test('I2: a database that hangs → /readyz answers 503 in bounded time instead of hanging', { timeout: 30_000 }, async () => {
@@ -204,7 +235,7 @@ describe('I4: overload is shed with 429/503 and Retry-After', () => {
     const statuses: number[] = [];
     let last;
     for (let i = 0; i < 8; i += 1) {
-      last = await request(limited, '/healthz');
+      last = await request(limited, '/openapi.json');
       statuses.push(last.status);
     }
     assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429, 429, 429]);
@@ -213,6 +244,16 @@ describe('I4: overload is shed with 429/503 and Retry-After', () => {
     const retryAfter = Number(last.headers.get('retry-after'));
     assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `Retry-After ${last.headers.get('retry-after')}`);
     assert.ok(last.headers.get('ratelimit') !== null || last.headers.get('ratelimit-remaining') !== null, 'standard RateLimit headers');
+  });
+
+  test('I1: health probes are exempt from the global limit: past it, /healthz and /readyz still answer 200', async () => {
+    const limited = await startApp({ RATE_LIMIT_GLOBAL_MAX: '2', RATE_LIMIT_GLOBAL_WINDOW_SECONDS: '60' });
+    for (let i = 0; i < 3; i += 1) await request(limited, '/openapi.json');
+    assert.equal((await request(limited, '/openapi.json')).status, 429, 'the global limit is exhausted');
+    for (let i = 0; i < 5; i += 1) {
+      assert.equal((await request(limited, '/healthz')).status, 200);
+      assert.equal((await request(limited, '/readyz')).status, 200);
+    }
   });
 
   test('I4: a login flood beyond the hashing queue → fast 503 with Retry-After; the rest of the API stays responsive', { timeout: 60_000 }, async () => {

@@ -2,15 +2,23 @@ import pg from 'pg';
 import { ServiceUnavailableError } from '../http/errors.ts';
 import type { Database, QueryResult } from './database.ts';
 
-// SQLSTATE classes meaning "the database cannot serve now" rather than "this query is wrong".
+// Only "the database cannot serve now" becomes 503: SQLSTATE classes 08 (connection), 53 (resources),
+// 57P (shutdown); socket errors; pg's own connect/timeout/termination errors, which carry no code.
 const UNAVAILABLE_SQLSTATE = /^(08|53|57P)/;
+const UNAVAILABLE_SOCKET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+const UNAVAILABLE_MESSAGE = /^(timeout exceeded when trying to connect|Connection terminated|Query read timeout)/;
 
-// Connection failures become 503 + Retry-After instead of a 500 or a hung request (I2, I4).
-function translate(err: unknown): unknown {
-  const code = (err as { code?: unknown } | null)?.code;
-  const isSqlState = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
-  if (isSqlState && !UNAVAILABLE_SQLSTATE.test(code)) return err;
-  return new ServiceUnavailableError('The database is unavailable');
+/**
+ * Connection failures become 503 + Retry-After instead of a 500 or a hung request (I2, I4); every other
+ * error is returned unchanged, so a bug stays a logged 500 instead of hiding as an outage.
+ */
+export function translate(err: unknown): unknown {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  const unavailable =
+    typeof code === 'string'
+      ? UNAVAILABLE_SOCKET.has(code) || (/^[0-9A-Z]{5}$/.test(code) && UNAVAILABLE_SQLSTATE.test(code))
+      : err instanceof Error && typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message);
+  return unavailable ? new ServiceUnavailableError('The database is unavailable') : err;
 }
 
 type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;

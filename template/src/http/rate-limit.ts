@@ -38,8 +38,10 @@ function perClient(
   limits: { max: number; windowSeconds: number; failOpen: boolean },
   stores: RateLimitStores,
   logger: Logger,
+  skip?: Options['skip'],
 ): RateLimitRequestHandler {
   return rateLimit({
+    ...(skip === undefined ? {} : { skip }),
     // Keyed by req.ip, which only trusts X-Forwarded-For as far as TRUST_PROXY says (H2).
     windowMs: limits.windowSeconds * 1000,
     limit: limits.max,
@@ -52,13 +54,16 @@ function perClient(
   });
 }
 
+/** Probes behind a load balancer share one IP: rate-limiting them gets healthy pods restarted (I1). */
+export const HEALTH_PATHS: readonly string[] = ['/healthz', '/readyz'];
+
 /**
- * Every request, per client IP: a flood gets 429 + Retry-After instead of queueing (I4). This one load
+ * Every request except health probes, per client IP: a flood gets 429 + Retry-After instead of queueing (I4). This one load
  * limit fails open if its store is down, so a Redis outage does not take liveness and every route down.
  */
 export function createGlobalLimiter(config: Config, stores: RateLimitStores, logger: Logger): RateLimitRequestHandler {
   const { globalMax: max, globalWindowSeconds: windowSeconds } = config.rateLimit;
-  return perClient('global', { max, windowSeconds, failOpen: true }, stores, logger);
+  return perClient('global', { max, windowSeconds, failOpen: true }, stores, logger, (req) => HEALTH_PATHS.includes(req.path));
 }
 
 /** Credential endpoints (register, login, refresh, password change), per client IP: stricter than global (D4). */

@@ -2,7 +2,7 @@ import type { RequestHandler } from 'express';
 import type { Database } from '../../db/database.ts';
 import { HttpError } from '../../http/errors.ts';
 import { securityEvent } from '../../logger.ts';
-import { findUserById } from '../users/repository.ts';
+import { findSessionRole } from './repository.ts';
 import { InvalidTokenError, type TokenService } from './tokens.ts';
 
 // Only the Authorization header carries tokens: never the query string (logged, cached) nor cookies (D5).
@@ -15,8 +15,9 @@ function unauthorized(reason: string): HttpError {
 }
 
 /**
- * Verifies the bearer access token; for 'admin' routes the role is re-read from the database, so a
- * demoted admin loses access at once (E3). Failures are security events (G4).
+ * Verifies the bearer access token, then checks in the database that its session is still alive and
+ * re-reads the role: a revoked session or a demoted admin loses access at once (D6, E3). Failures are
+ * security events (G4).
  */
 export function createAuthenticate(tokens: TokenService, db: Database): (access: 'user' | 'admin') => RequestHandler {
   return (access) => async (req, res, next) => {
@@ -34,9 +35,15 @@ export function createAuthenticate(tokens: TokenService, db: Database): (access:
       securityEvent(req.log, 'auth.unauthorized', { reason: err.reason, route: res.locals.route ?? null });
       throw unauthorized(err.reason);
     }
+    // A stolen access token must die with its session (logout, reuse detection, password change) (D6).
+    const role = await findSessionRole(db, req.user.id, req.user.sessionId);
+    if (role === undefined) {
+      securityEvent(req.log, 'auth.unauthorized', { reason: 'session revoked', route: res.locals.route ?? null });
+      throw unauthorized('revoked');
+    }
+    req.user.role = role;
     if (access === 'admin') {
-      const row = await findUserById(db, req.user.id);
-      if (row?.role !== 'admin') {
+      if (role !== 'admin') {
         securityEvent(req.log, 'auth.forbidden', { userId: req.user.id, route: res.locals.route ?? null });
         throw new HttpError(403, 'This action requires the admin role');
       }

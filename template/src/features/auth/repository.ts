@@ -1,4 +1,5 @@
 import type { Database } from '../../db/database.ts';
+import type { Role } from './tokens.ts';
 
 export interface RefreshTokenRow {
   id: string;
@@ -57,4 +58,19 @@ export async function revokeOtherFamilies(db: Database, userId: string, keepFami
     'UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND family_id <> $2 AND revoked_at IS NULL',
     [userId, keepFamilyId],
   );
+}
+
+/**
+ * The caller's current role, only while its session (refresh-token family) is alive: one indexed query
+ * per authenticated request, so logout, reuse detection and password changes end access tokens at once (D6).
+ */
+export async function findSessionRole(db: Database, userId: string, familyId: string): Promise<Role | undefined> {
+  const { rows } = await db.query<{ role: Role }>(
+    `SELECT u.role FROM users u
+     WHERE u.id = $1 AND EXISTS (
+       SELECT 1 FROM refresh_tokens t
+       WHERE t.family_id = $2 AND t.user_id = u.id AND t.revoked_at IS NULL AND t.expires_at > now())`,
+    [userId, familyId],
+  );
+  return rows[0]?.role;
 }

@@ -40,14 +40,15 @@ export function createAuthService(deps: { config: Config; db: Database; hasher: 
   const { config, db, hasher, tokens } = deps;
   const minLength = config.passwords.minLength;
 
-  async function startSession(target: Database, user: UserRow, familyId: string = randomUUID()): Promise<TokenPair> {
+  // A rotated token inherits its family's deadline: a stolen, kept-fresh token must not live for ever (D6).
+  async function startSession(
+    target: Database,
+    user: UserRow,
+    familyId: string = randomUUID(),
+    expiresAt = new Date(Date.now() + tokens.refreshTokenTtlSeconds * 1000),
+  ): Promise<TokenPair> {
     const refresh = tokens.newRefreshToken();
-    await insertRefreshToken(target, {
-      userId: user.id,
-      familyId,
-      hash: refresh.hash,
-      expiresAt: new Date(Date.now() + tokens.refreshTokenTtlSeconds * 1000),
-    });
+    await insertRefreshToken(target, { userId: user.id, familyId, hash: refresh.hash, expiresAt });
     return {
       accessToken: await tokens.issueAccessToken(user, familyId),
       refreshToken: refresh.token,
@@ -94,7 +95,7 @@ export function createAuthService(deps: { config: Config; db: Database; hasher: 
         const user = await findUserById(tx, row.user_id);
         if (user === undefined) return { kind: 'invalid' };
         await markRefreshTokenUsed(tx, row.id);
-        return { kind: 'ok', pair: await startSession(tx, user, row.family_id) };
+        return { kind: 'ok', pair: await startSession(tx, user, row.family_id, row.expires_at) };
       });
     },
 
