@@ -1,8 +1,10 @@
 // Baseline G: logging (ASVS V16): structured lines, no secrets, request ids, security events.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';
+import { loadConfig } from '../src/config.ts';
 import { promoteToAdmin } from '../src/features/users/service.ts';
-import { closeAll, newUser, request, startApp, type LogLine, type TestApp, type TestUser } from './helpers.ts';
+import { createLogger } from '../src/logger.ts';
+import { closeAll, configEnv, newUser, request, startApp, type LogLine, type TestApp, type TestUser } from './helpers.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -71,6 +73,27 @@ describe('G1: one JSON object per line with the request facts', () => {
 });
 
 describe('G2: no secrets in any log line', () => {
+  test('G2: the logger itself redacts credential-named fields at any depth and drops extras of errors', () => {
+    const lines: string[] = [];
+    const log = createLogger(loadConfig(configEnv({ NODE_ENV: 'test', LOG_LEVEL: 'info' })), { write: (line: string) => void lines.push(line) });
+    const secret = (n: number) => `log-secret-${n}-9d8c7b6a`;
+    // A library error carrying the request it failed on, as HTTP and database clients do.
+    const err = Object.assign(new Error('upstream failed'), {
+      code: 'E_UPSTREAM',
+      config: { headers: { Authorization: `Bearer ${secret(1)}` }, data: `{"password":"${secret(2)}"}` },
+      response: { headers: { 'set-cookie': secret(3) } },
+    });
+    log.error({ err }, 'call failed');
+    log.info({ user: { profile: { apiKey: secret(4), sessions: [{ refreshToken: secret(5) }] } }, headers: { cookie: secret(6) } }, 'nested');
+    log.warn({ body: { newPassword: secret(7), client_secret: secret(8) } }, 'body');
+    assert.equal(lines.length, 3);
+    for (const n of [1, 2, 3, 4, 5, 6, 7, 8]) {
+      assert.ok(!lines.some((line) => line.includes(secret(n))), `secret ${n} reached a log line`);
+    }
+    const first = JSON.parse(lines[0] ?? '{}') as { err?: { message?: string; code?: string } };
+    assert.deepEqual([first.err?.message, first.err?.code], ['upstream failed', 'E_UPSTREAM'], 'the error itself is still logged');
+  });
+
   test('G2: Authorization, cookies, passwords and nested tokens, through failing handlers, leave no trace', async () => {
     const secrets = {
       cookie: 'cookie-secret-4f1d2e9a7b',
