@@ -1,10 +1,9 @@
 // Baseline A: the request boundary (OWASP API4, API8). Every test talks HTTP to the real app.
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   assertProblem,
-  closeAll,
   NEEDS_REDIS,
   newUser,
   rawRequest,
@@ -15,16 +14,13 @@ import {
   startApp,
   type TestApp,
   type TestUser,
+  shareApp,
 } from './helpers.ts';
 
 let app: TestApp;
 let user: TestUser;
 
-before(async () => {
-  app = await startApp();
-  user = await newUser(app);
-});
-after(closeAll);
+shareApp((shared) => ({ app, user } = shared));
 
 function jsonHeaders(extra: Record<string, string> = {}): Record<string, string> {
   return { 'content-type': 'application/json', ...user.headers, ...extra };

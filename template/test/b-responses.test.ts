@@ -1,10 +1,9 @@
 // Baseline B: response headers, the one error shape, and what responses may contain (OWASP API8, API3).
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { promoteToAdmin } from '../src/features/users/service.ts';
 import {
   assertProblem,
-  closeAll,
   JWT_SECRET,
   newUser,
   request,
@@ -12,19 +11,13 @@ import {
   type JsonResponse,
   type TestApp,
   type TestUser,
+  shareApp,
 } from './helpers.ts';
 
 let app: TestApp;
 let user: TestUser;
 
-before(async () => {
-  app = await startApp();
-  user = await newUser(app);
-});
-afterEach(() => {
-  app.db.failing = false;
-});
-after(closeAll);
+shareApp((shared) => ({ app, user } = shared));
 
 function assertSecurityHeaders(res: { status: number; headers: Headers }, label: string): void {
   const h = res.headers;

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
@@ -13,18 +13,16 @@ import {
   NEEDS_REDIS,
   PROJECT_DIR,
   USING_POSTGRES,
-  closeAll,
   freshDatabase,
-  newUser,
   request,
   serverEnv,
   sharedDatabase,
   spawnServer,
-  startApp,
   testEnv,
   type JsonResponse,
   type TestApp,
   type TestUser,
+  shareApp,
 } from './helpers.ts';
 
 const PAYLOADS = [
@@ -49,11 +47,7 @@ const PAYLOADS = [
 let app: TestApp;
 let user: TestUser;
 
-before(async () => {
-  app = await startApp();
-  user = await newUser(app);
-});
-after(closeAll);
+shareApp((shared) => ({ app, user } = shared));
 
 function assertNot500(res: JsonResponse, label: string): void {
   assert.ok(res.status < 500, `${label} → ${res.status}: ${res.text}`);

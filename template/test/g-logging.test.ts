@@ -1,24 +1,17 @@
 // Baseline G: logging (ASVS V16): structured lines, no secrets, request ids, security events.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { loadConfig } from '../src/config.ts';
 import { promoteToAdmin } from '../src/features/users/service.ts';
 import { createLogger } from '../src/logger.ts';
-import { closeAll, configEnv, newUser, request, startApp, type LogLine, type TestApp, type TestUser } from './helpers.ts';
+import { configEnv, newUser, request, startApp, type LogLine, type TestApp, type TestUser, shareApp } from './helpers.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 let app: TestApp;
 let user: TestUser;
 
-before(async () => {
-  app = await startApp();
-  user = await newUser(app);
-});
-afterEach(() => {
-  app.db.failing = false;
-});
-after(closeAll);
+shareApp((shared) => ({ app, user } = shared));
 
 function requestLine(id: string): LogLine {
   const line = app.logs.byRequestId(id).find((entry) => entry.msg === 'request' || ('status' in entry && 'method' in entry));

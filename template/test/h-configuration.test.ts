@@ -1,6 +1,6 @@
 // Baseline H: configuration and exposure (OWASP API8, API9).
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from '../src/config.ts';
 import { changePasswordBody, loginBody, logoutBody, refreshBody, registerBody } from '../src/features/auth/schemas.ts';
@@ -9,9 +9,7 @@ import pkg from '../package.json' with { type: 'json' };
 import {
   JWT_SECRET,
   assertProblem,
-  closeAll,
   configEnv,
-  newUser,
   request,
   serverEnv,
   spawnServer,
@@ -19,19 +17,13 @@ import {
   waitForExit,
   type TestApp,
   type TestUser,
+  shareApp,
 } from './helpers.ts';
 
 let app: TestApp;
 let user: TestUser;
 
-before(async () => {
-  app = await startApp();
-  user = await newUser(app);
-});
-afterEach(() => {
-  app.db.failing = false;
-});
-after(closeAll);
+shareApp((shared) => ({ app, user } = shared));
 
 const PRODUCTION = { NODE_ENV: 'production', DATABASE_URL: 'postgres://app@127.0.0.1:1/app', JWT_SECRET, CORS_ORIGINS: 'https://app.example.com' };
 

@@ -3,6 +3,7 @@
 // Redis counters (under a unique prefix per app) when this is the Redis variant and REDIS_URL is set.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { after, afterEach, before } from 'node:test';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net';
 import { createServer, type Server } from 'node:http';
@@ -720,4 +721,20 @@ export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/**
+ * The usual file setup: one app and one registered user shared by the file's tests (handed to `assign`),
+ * the database wrapper healed after each test, everything closed after the file.
+ */
+export function shareApp(assign: (shared: { app: TestApp; user: TestUser }) => void): void {
+  let app: TestApp | undefined;
+  before(async () => {
+    app = await startApp();
+    assign({ app, user: await newUser(app) });
+  });
+  afterEach(() => {
+    if (app !== undefined) app.db.failing = false;
+  });
+  after(closeAll);
 }
