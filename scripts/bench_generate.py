@@ -1,4 +1,4 @@
-"""Whole-process timing of `hardstart new --defaults` against a bare `copier copy` of the same template.
+"""Whole-process timing of `hardstart new --defaults` against a bare `copier copy` of one template.
 
     python scripts/bench_generate.py [--runs 10]
 
@@ -43,8 +43,16 @@ def main() -> None:
         subprocess.run([*git, "init", "-q"], check=True)
         subprocess.run([*git, "add", "-A"], check=True)
         subprocess.run(
-            [*git, "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
-            + ["commit", "-qm", "template"],
+            [
+                *git,
+                "-c",
+                "user.name=bench",
+                "-c",
+                "user.email=bench@localhost",
+                "commit",
+                "-qm",
+                "template",
+            ],
             check=True,
         )
         subprocess.run([*git, "tag", "v0.1.0"], check=True)
@@ -52,10 +60,25 @@ def main() -> None:
         dest = Path(tmp) / "out"
         data = ["--data", "project_name=bench-api"]
         commands = {
-            "copier copy": [str(BIN / "copier"), "copy", "--defaults", "--quiet", *data]
-            + [str(template), str(dest)],
-            "hardstart new": [str(BIN / "hardstart"), "new", str(dest), "--defaults", "-q", *data]
-            + ["--template", str(template)],
+            "copier copy": [
+                str(BIN / "copier"),
+                "copy",
+                "--defaults",
+                "--quiet",
+                *data,
+                str(template),
+                str(dest),
+            ],
+            "hardstart new": [
+                str(BIN / "hardstart"),
+                "new",
+                str(dest),
+                "--defaults",
+                "-q",
+                *data,
+                "--template",
+                str(template),
+            ],
         }
         timings: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(runs):  # interleaved, so drift on the machine hits both alike

@@ -8,6 +8,7 @@ import { createAuthenticate } from './features/auth/middleware.ts';
 import { createPasswordHasher } from './features/auth/passwords.ts';
 import { authRoutes } from './features/auth/routes.ts';
 import { createAuthService } from './features/auth/service.ts';
+import { createSessionCache } from './features/auth/session-cache.ts';
 import { accountKey, createAccountThrottle } from './features/auth/throttle.ts';
 import { createTokenService } from './features/auth/tokens.ts';
 import { healthRoutes } from './features/health/routes.ts';
@@ -89,9 +90,10 @@ export function createApp(deps: AppDeps): Express {
     queueMax: config.passwords.hashQueueMax,
   });
   const tokens = createTokenService(config);
+  const sessions = createSessionCache(config.jwt.sessionCacheMs);
   const routes: Route[] = [
     ...healthRoutes({ db, state, checks: [() => stores.ping()] }),
-    ...authRoutes(createAuthService({ config, db, hasher, tokens })),
+    ...authRoutes(createAuthService({ config, db, hasher, tokens, sessions })),
     ...userRoutes(db),
     ...noteRoutes(createNoteService(db)),
     ...adminRoutes(db),
@@ -125,7 +127,7 @@ export function createApp(deps: AppDeps): Express {
 
   const parsers = bodyParsers(config);
   mountRoutes(app, routes, {
-    authenticate: createAuthenticate(tokens, db),
+    authenticate: createAuthenticate(tokens, db, sessions),
     authLimiter: createAuthLimiter(config, stores, logger),
     accountThrottle: createAccountThrottle(config, stores, logger),
     accountKey,

@@ -136,6 +136,8 @@ export const configSchema = z
     JWT_AUDIENCE: z.string().max(256, 'is too long').default(pkg.name),
     ACCESS_TOKEN_TTL_SECONDS: wholeNumber(900, 60, 3600),
     REFRESH_TOKEN_TTL_SECONDS: wholeNumber(14 * 24 * 3600, 300, 90 * 24 * 3600),
+    // How stale another instance's view of a revoked session may be; 0 asks the database every request (D6).
+    SESSION_CACHE_MS: wholeNumber(1000, 0, 5000),
     CORS_ORIGINS: corsOrigins.default([]),
     CORS_CREDENTIALS: flag.default(false),
     TRUST_PROXY: trustProxy.default(false),
@@ -210,6 +212,7 @@ export const configSchema = z
       audience: env.JWT_AUDIENCE,
       accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
       refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
+      sessionCacheMs: env.SESSION_CACHE_MS,
     },
     cors: { origins: env.CORS_ORIGINS, credentials: env.CORS_CREDENTIALS },
     trustProxy: env.TRUST_PROXY,

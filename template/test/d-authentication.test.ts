@@ -354,6 +354,14 @@ describe('D5: access tokens', () => {
     assert.ok((claims.exp as number) - (claims.iat as number) <= 900, 'access tokens live at most 15 minutes by default');
   });
 
+  test('D5: a token accepted (and remembered as verified) is refused once it expires', { timeout: 20_000 }, async () => {
+    const token = await forge({ ...claims, iat: now(), exp: now() + 1 });
+    assert.equal((await me(token)).status, 200);
+    // Past exp plus the 5 s clock tolerance: no path, cached or not, may accept it any more.
+    await sleep(7000);
+    assertProblem(await me(token), 401);
+  });
+
   test('D5: control: the same claims re-signed with the right key are accepted', async () => {
     const res = await me(await forge({ ...claims }));
     assert.equal(res.status, 200, 'the forging helper must produce valid tokens, or the cases below prove nothing');
@@ -564,6 +572,22 @@ describe('D6: refresh tokens and sessions', () => {
     assert.equal(res.status, 204, res.text);
     assertProblem(await me(other.accessToken), 401);
     assert.equal((await me(user.accessToken)).status, 200);
+  });
+
+  test('D6: a session revoked on another instance ends here within SESSION_CACHE_MS; with 0, at once', async () => {
+    const cached = await startApp({ SESSION_CACHE_MS: '400' });
+    const uncached = await startApp({ SESSION_CACHE_MS: '0' });
+    const user = await newUser(app);
+    const meOn = (other: TestApp) => request(other, '/v1/users/me', { headers: user.headers });
+    assert.equal((await meOn(cached)).status, 200);
+    assert.equal((await meOn(uncached)).status, 200);
+    const revokedAt = performance.now();
+    const res = await request(app, '/v1/auth/logout', { method: 'POST', headers: user.headers, json: { refreshToken: user.refreshToken } });
+    assert.equal(res.status, 204);
+    assertProblem(await meOn(uncached), 401);
+    // Within the window the other instance may still answer from its cache; after it, never.
+    await sleep(Math.max(0, 400 - (performance.now() - revokedAt)) + 50);
+    assertProblem(await meOn(cached), 401);
   });
 
   function me(token: string) {

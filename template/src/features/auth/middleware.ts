@@ -3,6 +3,7 @@ import type { Database } from '../../db/database.ts';
 import { HttpError } from '../../http/errors.ts';
 import { securityEvent } from '../../logger.ts';
 import { findSessionRole } from './repository.ts';
+import type { SessionCache } from './session-cache.ts';
 import { InvalidTokenError, type TokenService } from './tokens.ts';
 
 // Only the Authorization header carries tokens: never the query string (logged, cached) nor cookies (D5).
@@ -15,11 +16,15 @@ function unauthorized(reason: string): HttpError {
 }
 
 /**
- * Verifies the bearer access token, then checks in the database that its session is still alive and
- * re-reads the role: a revoked session or a demoted admin loses access at once (D6, E3). Failures are
- * security events (G4).
+ * Verifies the bearer access token, then checks that its session is still alive and re-reads the role.
+ * Admin routes always ask the database, so a demoted admin loses access at once (E3); other routes may
+ * use this instance's session cache (D6). Failures are security events (G4).
  */
-export function createAuthenticate(tokens: TokenService, db: Database): (access: 'user' | 'admin') => RequestHandler {
+export function createAuthenticate(
+  tokens: TokenService,
+  db: Database,
+  sessions: SessionCache,
+): (access: 'user' | 'admin') => RequestHandler {
   return (access) => async (req, res, next) => {
     const header = req.headers.authorization;
     const match = header !== undefined && header.length <= MAX_HEADER_LENGTH ? BEARER.exec(header) : null;
@@ -36,7 +41,13 @@ export function createAuthenticate(tokens: TokenService, db: Database): (access:
       throw unauthorized(err.reason);
     }
     // A stolen access token must die with its session (logout, reuse detection, password change) (D6).
-    const role = await findSessionRole(db, req.user.id, req.user.sessionId);
+    const { id, sessionId } = req.user;
+    let role = access === 'admin' ? undefined : sessions.get(sessionId);
+    if (role === undefined) {
+      const generation = sessions.generation();
+      role = await findSessionRole(db, id, sessionId);
+      if (role !== undefined) sessions.set(sessionId, role, generation);
+    }
     if (role === undefined) {
       securityEvent(req.log, 'auth.unauthorized', { reason: 'session revoked', route: res.locals.route ?? null });
       throw unauthorized('revoked');

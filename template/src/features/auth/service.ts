@@ -14,6 +14,7 @@ import {
   revokeOtherFamilies,
 } from './repository.ts';
 import type { TokenPair } from './schemas.ts';
+import type { SessionCache } from './session-cache.ts';
 import type { AuthUser, TokenService } from './tokens.ts';
 
 export type RefreshOutcome = { kind: 'ok'; pair: TokenPair } | { kind: 'reused'; userId: string } | { kind: 'invalid' };
@@ -36,8 +37,14 @@ function rejectWeakPassword(field: string, password: string, minLength: number, 
   }
 }
 
-export function createAuthService(deps: { config: Config; db: Database; hasher: PasswordHasher; tokens: TokenService }): AuthService {
-  const { config, db, hasher, tokens } = deps;
+export function createAuthService(deps: {
+  config: Config;
+  db: Database;
+  hasher: PasswordHasher;
+  tokens: TokenService;
+  sessions: SessionCache;
+}): AuthService {
+  const { config, db, hasher, tokens, sessions } = deps;
   const minLength = config.passwords.minLength;
 
   // A rotated token inherits its family's deadline: a stolen, kept-fresh token must not live for ever (D6).
@@ -84,7 +91,7 @@ export function createAuthService(deps: { config: Config; db: Database; hasher: 
     },
 
     async refresh(refreshToken) {
-      return db.transaction(async (tx): Promise<RefreshOutcome> => {
+      const outcome = await db.transaction(async (tx): Promise<RefreshOutcome> => {
         const row = await lockRefreshToken(tx, tokens.hashRefreshToken(refreshToken));
         if (row === undefined || row.revoked_at !== null || row.expires_at.getTime() <= Date.now()) return { kind: 'invalid' };
         if (row.used_at !== null) {
@@ -97,10 +104,13 @@ export function createAuthService(deps: { config: Config; db: Database; hasher: 
         await markRefreshTokenUsed(tx, row.id);
         return { kind: 'ok', pair: await startSession(tx, user, row.family_id, row.expires_at) };
       });
+      if (outcome.kind === 'reused') sessions.revoked();
+      return outcome;
     },
 
     async logout(user, refreshToken) {
       await revokeFamilyOfToken(db, user.id, tokens.hashRefreshToken(refreshToken));
+      sessions.revoked();
     },
 
     async changePassword(auth, currentPassword, newPassword) {
@@ -114,6 +124,7 @@ export function createAuthService(deps: { config: Config; db: Database; hasher: 
         // Other sessions may belong to whoever knew the old password: end them (D6).
         await revokeOtherFamilies(tx, user.id, auth.sessionId);
       });
+      sessions.revoked();
       return 'changed';
     },
   };

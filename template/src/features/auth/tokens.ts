@@ -27,11 +27,13 @@ export class InvalidTokenError extends Error {
 const ALGORITHM = 'HS256';
 const ACCESS_TOKEN_TYPE = 'at+jwt';
 const CLOCK_TOLERANCE_SECONDS = 5;
+const VERIFIED_CACHE_MAX = 10_000;
 
 const claimsSchema = z.object({
   sub: z.uuid(),
   role: z.enum(['user', 'admin']),
   sid: z.uuid(),
+  exp: z.number(),
 });
 
 export interface TokenService {
@@ -48,6 +50,9 @@ export function createTokenService(config: Config): TokenService {
   const { secret, issuer, audience, accessTokenTtlSeconds, refreshTokenTtlSeconds } = config.jwt;
   const key = new TextEncoder().encode(secret);
   const hashRefreshToken = (token: string) => createHash('sha256').update(token).digest('hex');
+  // The exact string already verified under this process's key: skip the HMAC until it expires. Only
+  // tokens we signed can enter, and the oldest entries go first, so the memory stays bounded (I4).
+  const verified = new Map<string, { user: AuthUser; expiresAtMs: number }>();
   return {
     accessTokenTtlSeconds,
     refreshTokenTtlSeconds,
@@ -63,6 +68,11 @@ export function createTokenService(config: Config): TokenService {
         .sign(key);
     },
     async verifyAccessToken(token) {
+      const hit = verified.get(token);
+      if (hit !== undefined) {
+        if (hit.expiresAtMs > Date.now()) return { ...hit.user };
+        verified.delete(token);
+      }
       let payload: unknown;
       try {
         ({ payload } = await jwtVerify(token, key, {
@@ -81,7 +91,10 @@ export function createTokenService(config: Config): TokenService {
       }
       const claims = claimsSchema.safeParse(payload);
       if (!claims.success) throw new InvalidTokenError('invalid claims');
-      return { id: claims.data.sub, role: claims.data.role, sessionId: claims.data.sid };
+      const user: AuthUser = { id: claims.data.sub, role: claims.data.role, sessionId: claims.data.sid };
+      if (verified.size >= VERIFIED_CACHE_MAX) verified.delete(verified.keys().next().value as string);
+      verified.set(token, { user, expiresAtMs: claims.data.exp * 1000 });
+      return { ...user };
     },
     newRefreshToken() {
       const token = randomBytes(32).toString('base64url');
