@@ -21,7 +21,9 @@ from hardstart.cli import app
 from test_render import LEFTOVER_JINJA, MATRIX, combo_id
 
 EXACT_VERSION = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
-MACHINE_PATH = re.compile(r"/(work|root|tmp)/")
+# Paths of the generating machine (its checkout, home or temporary directories); a container's own
+# /tmp is fine.
+MACHINE_PATH = re.compile(r"/(work|root)/|/tmp/(tmp|pytest|copier)")
 STRING = re.compile(r"'(?:\\.|[^'\\\n])*'|\"(?:\\.|[^\"\\\n])*\"|`(?:\\.|[^`\\])*`", re.S)
 SQL_CALL = re.compile(r"\.(?:query|exec)\s*(?:<[^()]*?>)?\s*\(")
 SQL_WORD = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|FROM|WHERE|VALUES|SET|ORDER BY|LIMIT)\b")
@@ -65,20 +67,27 @@ class Project:
         return [name for name, text in files.items() if re.search(pattern, text)]
 
 
-@pytest.fixture(params=range(len(MATRIX)), ids=[combo_id(combo) for combo in MATRIX])
-def project(
-    request: pytest.FixtureRequest, template_repo: Path, tmp_path_factory: pytest.TempPathFactory
+def generated_project(
+    index: int, template_repo: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Project:
-    """The project generated for one combination (rendered inside the test's isolated HOME)."""
-    given = {"project_name": "orders-api", **MATRIX[request.param]}
-    if request.param not in _RENDERED:
+    """The project generated for combination `index` of MATRIX, rendered once per worker."""
+    given = {"project_name": "orders-api", **MATRIX[index]}
+    if index not in _RENDERED:
         dest = tmp_path_factory.mktemp("baseline") / "out"
         args = [arg for key, value in given.items() for arg in ("-d", f"{key}={value}")]
         cli = ["new", "--template", str(template_repo), "-q", *args, str(dest)]
         result = CliRunner().invoke(app, cli)
         assert result.exit_code == 0, result.output
-        _RENDERED[request.param] = dest
-    return Project(_RENDERED[request.param], given)
+        _RENDERED[index] = dest
+    return Project(_RENDERED[index], given)
+
+
+@pytest.fixture(params=range(len(MATRIX)), ids=[combo_id(combo) for combo in MATRIX])
+def project(
+    request: pytest.FixtureRequest, template_repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Project:
+    """The project generated for one combination (rendered inside the test's isolated HOME)."""
+    return generated_project(request.param, template_repo, tmp_path_factory)
 
 
 def found(pattern: str, text: str, flags: int = 0) -> re.Match[str]:

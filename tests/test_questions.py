@@ -58,6 +58,14 @@ BAD: list[tuple[str, Any]] = [
     ("cors_origins", "https://app.example.com:99999"),
     ("cors_origins", "https://app.example.com:0"),
     ("rate_limit_store", "memcached"),
+    ("security_contact", "not an address"),
+    ("security_contact", "http://example.com/security"),
+    ("code_owners", "acme"),
+    ("code_owners", "@acme/platform bad!"),
+    ("ci_provider", "jenkins"),
+    ("update_bot", "snyk"),
+    ("container_base", "ubuntu"),
+    ("kubernetes", True),  # with the default memory store: replicas would not share limits
 ]
 
 GOOD: list[tuple[str, Any]] = [
@@ -76,6 +84,23 @@ GOOD: list[tuple[str, Any]] = [
     ("cors_origins", "http://127.0.0.1:8080,https://b.example"),
     ("cors_origins", "https://a.example:65535,http://localhost:443"),
     ("rate_limit_store", "redis"),
+    ("security_contact", "https://example.com/.well-known/security.txt"),
+    ("security_contact", "psirt@acme.example"),
+    ("code_owners", "@acme/platform ops@acme.example @jdoe"),
+    ("ci_provider", "gitlab"),
+    ("ci_provider", "none"),
+    ("update_bot", "renovate"),
+    ("container_base", "distroless"),
+    ("compose", False),
+    ("nginx", True),
+]
+
+# Rules that involve two answers: (answers, the question rejected or None when accepted).
+COMBINATIONS: list[tuple[dict[str, Any], str | None]] = [
+    ({"ci_provider": "gitlab", "update_bot": "dependabot"}, "update_bot"),
+    ({"ci_provider": "none", "update_bot": "dependabot"}, None),
+    ({"rate_limit_store": "redis", "kubernetes": True}, None),
+    ({"rate_limit_store": "memory", "kubernetes": True}, "kubernetes"),
 ]
 
 CLI_ONLY_BAD: list[tuple[str, Any]] = [
@@ -158,6 +183,38 @@ def test_good_answers_are_accepted_by_both(
     assert copier_check(questions_only, tmp_path, key, value) is None
 
 
+@pytest.mark.parametrize(("given", "rejected"), COMBINATIONS)
+def test_rules_across_answers_agree_with_copier(
+    template: questions.Template,
+    questions_only: Path,
+    tmp_path: Path,
+    given: dict[str, Any],
+    rejected: str | None,
+) -> None:
+    try:
+        answers.resolve(template, {**NAME, **given}, complete=True)
+        ours = None
+    except BadAnswer as error:
+        ours = error.question
+    try:
+        run_copy(
+            str(questions_only),
+            tmp_path / "out",
+            data={**NAME, **given},
+            defaults=True,
+            pretend=True,
+            quiet=True,
+            settings=Settings(),
+        )
+        theirs = None
+    except ValueError as error:
+        theirs = str(error)
+    assert ours == rejected
+    assert (theirs is None) == (rejected is None), theirs
+    if rejected is not None:
+        assert f"'{rejected}'" in str(theirs)
+
+
 @pytest.mark.parametrize("row", BAD + CLI_ONLY_BAD, ids=row_id)
 @pytest.mark.parametrize("via", ["--data", "--data-file"])
 def test_cli_rejects_with_one_line_naming_the_question(
@@ -204,17 +261,27 @@ def test_questions_are_read_in_order_with_groups_help_and_choices(
     names = [q.name for q in template]
     assert names == [
         "project_name",
+        "service_name",
         "description",
         "author",
         "license",
+        "security_contact",
+        "code_owners",
         "node_major",
         "cors_origins",
         "rate_limit_store",
+        "ci_provider",
+        "update_bot",
+        "container_base",
+        "compose",
+        "kubernetes",
+        "nginx",
     ]
     groups = {q.name: q.group for q in template}
     assert groups["project_name"] == groups["license"] == "Project"
     assert groups["node_major"] == "Runtime"
     assert groups["cors_origins"] == groups["rate_limit_store"] == "HTTP boundary"
+    assert groups["ci_provider"] == groups["nginx"] == "Delivery"
     assert all(q.help and "\n" not in q.help for q in template)
     assert template.choice_values(template.question("license")) == [
         "MIT",
@@ -235,6 +302,7 @@ def test_every_default_passes_its_own_validation(template: questions.Template) -
             assert question.name == "project_name"
             continue
         assert template.check(question, default, context) == default
+        context[question.name] = default  # later defaults may derive from earlier answers
 
 
 def test_defaults_match_what_copier_records(

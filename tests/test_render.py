@@ -31,9 +31,27 @@ DIMENSIONS: dict[str, list[Any]] = {
         "https://a.example:8443, http://localhost:3000,https://b.example",
     ],
     "description": ["A hardened REST API", "Orders & refunds <v2>, 'beta'"],
+    "ci_provider": ["github", "gitlab", "none"],
+    "update_bot": ["dependabot", "renovate"],
+    "container_base": ["alpine", "distroless"],
+    "compose": [True, False],
+    "kubernetes": [False, True],
+    "nginx": [False, True],
+    "code_owners": ["", "@acme/platform ops@acme.example"],
 }
+
+
+def _allowed(values: list[Any]) -> bool:
+    """The combinations copier.yml accepts (AllPairs passes partial rows, in DIMENSIONS order)."""
+    row = dict(zip(DIMENSIONS, values, strict=False))
+    if row.get("update_bot") == "dependabot" and row.get("ci_provider") == "gitlab":
+        return False
+    return not (row.get("kubernetes") is True and row.get("rate_limit_store") == "memory")
+
+
 MATRIX = [
-    dict(zip(DIMENSIONS, values, strict=True)) for values in AllPairs(list(DIMENSIONS.values()))
+    dict(zip(DIMENSIONS, values, strict=True))
+    for values in AllPairs(list(DIMENSIONS.values()), filter_func=_allowed)
 ]
 
 LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#-?\s")

@@ -62,6 +62,12 @@ def test_wizard_asks_validates_summarises_and_generates(tiny_template: Path, wor
     child.send(CLEAR_LINE + "Ada Team" + ENTER)
     child.expect("License of the generated project")
     child.send(DOWN + ENTER)  # MIT -> Apache-2.0
+    child.expect("Where to report vulnerabilities")
+    child.send(CLEAR_LINE + "http://insecure.example" + ENTER)
+    child.expect("must be an e-mail address or an https:// URL")
+    child.send(CLEAR_LINE + "psirt@ada.example" + ENTER)
+    child.expect("Code owners")
+    child.send(ENTER)  # none
     child.expect("Runtime")
     child.expect("Node.js LTS major version")
     child.send(DOWN + ENTER)  # 24 -> 22
@@ -72,6 +78,19 @@ def test_wizard_asks_validates_summarises_and_generates(tiny_template: Path, wor
     child.send(CLEAR_LINE + "https://a.example, http://localhost:3000" + ENTER)
     child.expect("Where rate-limit counters live")
     child.send(DOWN + ENTER)  # memory -> redis
+    child.expect("Delivery")
+    child.expect("CI pipeline")
+    child.send(DOWN + ENTER)  # GitHub Actions -> GitLab CI
+    child.expect("Dependency update bot")
+    child.send(ENTER)  # the default follows the CI choice: Renovate
+    child.expect("Base of the runtime image")
+    child.send(ENTER)
+    child.expect("compose.yaml")
+    child.send(ENTER)
+    child.expect("Kubernetes manifests")
+    child.send("y")
+    child.expect("nginx")
+    child.send(ENTER)
     child.expect("Summary")
     child.expect("destination")
     child.expect("Generate the project in my-api")
@@ -93,6 +112,14 @@ def test_wizard_asks_validates_summarises_and_generates(tiny_template: Path, wor
         "node_major": 22,
         "cors_origins": "https://a.example, http://localhost:3000",
         "rate_limit_store": "redis",
+        "security_contact": "psirt@ada.example",
+        "code_owners": "",
+        "ci_provider": "gitlab",
+        "update_bot": "renovate",
+        "container_base": "alpine",
+        "compose": True,
+        "kubernetes": True,
+        "nginx": False,
     }
     assert (dest / "src" / "redis-store.ts").is_file()
     assert git("rev-list", "--count", "HEAD", cwd=dest).strip() == "1"
@@ -102,7 +129,7 @@ def test_wizard_is_prefilled_from_data(tiny_template: Path, workdir: Path) -> No
     child = spawn(tiny_template, workdir, "-d", "project_name=pre-filled", "svc")
     child.expect("a valid npm package name")
     child.send(ENTER)  # the --data answer is the default
-    for _ in range(6):
+    for _ in range(6 + 8):  # the other questions, defaults kept
         child.send(ENTER)
     child.expect("Generate the project in svc")
     child.send("y")
@@ -128,7 +155,7 @@ def test_ctrl_c_mid_way_leaves_nothing(tiny_template: Path, workdir: Path) -> No
 def test_declining_the_summary_writes_nothing(tiny_template: Path, workdir: Path) -> None:
     child = spawn(tiny_template, workdir, "-d", "project_name=my-api")
     child.expect("a valid npm package name")
-    for _ in range(7):
+    for _ in range(7 + 8):
         child.send(ENTER)
     child.expect("Generate the project in my-api")
     child.send("n")

@@ -6,7 +6,7 @@ import pkg from '../package.json' with { type: 'json' };
 import { RATE_LIMIT_STORE, STORE_ENV } from './http/rate-limit-store.ts';
 
 /** The JWT_SECRET value shipped in .env.example: accepted in development/test only (D7). */
-export const EXAMPLE_JWT_SECRET = 'development-only-secret-do-not-use-in-production-0123456789';
+export const EXAMPLE_JWT_SECRET = 'development-only-secret-do-not-use-in-production-0123456789'; // pragma: allowlist secret
 
 /** Thrown when the environment is invalid; the message names variables, never their values (H1). */
 export class ConfigError extends Error {

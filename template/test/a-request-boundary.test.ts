@@ -12,9 +12,11 @@ import {
   slowHeaders,
   spawnServer,
   startApp,
+  strongPassword,
   type TestApp,
   type TestUser,
   shareApp,
+  wrongPassword,
 } from './helpers.ts';
 
 let app: TestApp;
@@ -255,17 +257,18 @@ describe('A7: methods and unknown paths', () => {
 describe('A8: strict request schemas', () => {
   test('A8: register with an unknown field (role: admin) → 400 and no account is made', async () => {
     const email = `mass-${Date.now()}@example.com`;
+    const password = strongPassword();
     const res = await request(app, '/v1/auth/register', {
       method: 'POST',
-      json: { email, password: 'a-perfectly-fine-passphrase', displayName: 'Mallory', role: 'admin' },
+      json: { email, password, displayName: 'Mallory', role: 'admin' },
     });
     assertProblem(res, 400);
-    const login = await request(app, '/v1/auth/login', { method: 'POST', json: { email, password: 'a-perfectly-fine-passphrase' } });
+    const login = await request(app, '/v1/auth/login', { method: 'POST', json: { email, password } });
     assert.equal(login.status, 401);
   });
 
   const extras: [string, string, Record<string, unknown>][] = [
-    ['POST', '/v1/auth/login', { email: 'a@example.com', password: 'whatever-password', remember: true }],
+    ['POST', '/v1/auth/login', { email: 'a@example.com', password: wrongPassword(), remember: true }],
     ['POST', '/v1/auth/refresh', { refreshToken: 'x'.repeat(43), userId: '1' }],
     ['POST', '/v1/notes', { title: 't', body: 'b', ownerId: '00000000-0000-4000-8000-000000000000' }],
     ['POST', '/v1/notes', { title: 't', body: 'b', id: '00000000-0000-4000-8000-000000000000' }],
@@ -299,9 +302,9 @@ describe('A8: strict request schemas', () => {
     assert.equal(ok.status, 201);
     assertProblem(await request(app, '/v1/notes', { method: 'POST', headers: jsonHeaders(), json: { title: 't'.repeat(201), body: 'b' } }), 400);
     assertProblem(await request(app, '/v1/notes', { method: 'POST', headers: jsonHeaders(), json: { title: 't', body: 'b'.repeat(10_001) } }), 400);
-    const longName = { email: `n-${Date.now()}@example.com`, password: 'a-perfectly-fine-passphrase', displayName: 'd'.repeat(101) };
+    const longName = { email: `n-${Date.now()}@example.com`, password: strongPassword(), displayName: 'd'.repeat(101) };
     assertProblem(await request(app, '/v1/auth/register', { method: 'POST', json: longName }), 400);
-    const longEmail = { email: `${'e'.repeat(250)}@example.com`, password: 'a-perfectly-fine-passphrase', displayName: 'd' };
+    const longEmail = { email: `${'e'.repeat(250)}@example.com`, password: strongPassword(), displayName: 'd' };
     assertProblem(await request(app, '/v1/auth/register', { method: 'POST', json: longEmail }), 400);
     const hugePassword = { email: `p-${Date.now()}@example.com`, password: 'q'.repeat(4096), displayName: 'd' };
     assertProblem(await request(app, '/v1/auth/register', { method: 'POST', json: hugePassword }), 400);

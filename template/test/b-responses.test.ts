@@ -8,6 +8,7 @@ import {
   newUser,
   request,
   startApp,
+  strongPassword,
   type JsonResponse,
   type TestApp,
   type TestUser,
@@ -151,7 +152,7 @@ describe('B4: responses are shaped, never raw rows', () => {
     const email = `shape-${Date.now()}@example.com`;
     const reg = await request(app, '/v1/auth/register', {
       method: 'POST',
-      json: { email, password: 'another-fine-passphrase-9', displayName: 'Shape' },
+      json: { email, password: strongPassword(), displayName: 'Shape' },
     });
     assert.equal(reg.status, 201);
     assert.deepEqual(Object.keys(reg.body).sort(), USER_KEYS);

@@ -18,7 +18,9 @@ import {
   serverEnv,
   sharedDatabase,
   spawnServer,
+  strongPassword,
   testEnv,
+  wrongPassword,
   type JsonResponse,
   type TestApp,
   type TestUser,
@@ -95,8 +97,8 @@ describe('F1: injection payloads → 400 or no match, never 500', () => {
     const users = await countRows('users');
     for (const payload of PAYLOADS) {
       for (const json of [
-        { email: payload, password: 'whatever-password' },
-        { email: `${payload}@example.com`, password: 'whatever-password' },
+        { email: payload, password: wrongPassword() },
+        { email: `${payload}@example.com`, password: wrongPassword() },
         { email: user.email, password: payload },
         { email: `${user.email}' --`, password: 'x' },
       ]) {
@@ -112,12 +114,12 @@ describe('F1: injection payloads → 400 or no match, never 500', () => {
     for (const payload of PAYLOADS) {
       const res = await request(app, '/v1/auth/register', {
         method: 'POST',
-        json: { email: `inj-${crypto.randomUUID()}@example.com`, password: 'a-fine-long-passphrase-77', displayName: `x${payload}` },
+        json: { email: `inj-${crypto.randomUUID()}@example.com`, password: strongPassword(), displayName: `x${payload}` },
       });
       assertNot500(res, `register displayName ${JSON.stringify(payload)}`);
       const byEmail = await request(app, '/v1/auth/register', {
         method: 'POST',
-        json: { email: `${payload}@example.com`, password: 'a-fine-long-passphrase-77', displayName: 'x' },
+        json: { email: `${payload}@example.com`, password: strongPassword(), displayName: 'x' },
       });
       assertNot500(byEmail, `register email ${JSON.stringify(payload)}`);
     }

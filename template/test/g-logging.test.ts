@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { loadConfig } from '../src/config.ts';
 import { promoteToAdmin } from '../src/features/users/service.ts';
 import { createLogger } from '../src/logger.ts';
-import { configEnv, newUser, request, startApp, type LogLine, type TestApp, type TestUser, shareApp } from './helpers.ts';
+import { canary, configEnv, newUser, request, startApp, wrongPassword, type LogLine, type TestApp, type TestUser, shareApp } from './helpers.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -89,11 +89,11 @@ describe('G2: no secrets in any log line', () => {
 
   test('G2: Authorization, cookies, passwords and nested tokens, through failing handlers, leave no trace', async () => {
     const secrets = {
-      cookie: 'cookie-secret-4f1d2e9a7b',
-      password: 'password-secret-8c3e1a6f0d',
-      newPassword: 'new-password-secret-2b7d9e4c1a',
-      nested: 'nested-token-secret-6e0a3c8f5b',
-      apiKey: 'api-key-secret-1a9b8c7d6e',
+      cookie: canary('cookie-secret'),
+      password: canary('password-secret'),
+      newPassword: canary('new-password-secret'),
+      nested: canary('nested-token-secret'),
+      apiKey: canary('api-key-secret'),
     };
     const mark = app.logs.lines.length;
     const ids: string[] = [];
@@ -206,9 +206,10 @@ describe('G4: security events', () => {
     const success = assertEvent('auth.login.success', mark, ok, [user.password, String(ok.body.accessToken), String(ok.body.refreshToken)]);
     assert.equal(success.userId, user.id);
     mark = app.logs.lines.length;
-    const bad = await request(app, '/v1/auth/login', { method: 'POST', json: { email: user.email, password: 'wrong-password-in-event' } });
+    const guess = wrongPassword();
+    const bad = await request(app, '/v1/auth/login', { method: 'POST', json: { email: user.email, password: guess } });
     assert.equal(bad.status, 401);
-    assertEvent('auth.login.failure', mark, bad, ['wrong-password-in-event']);
+    assertEvent('auth.login.failure', mark, bad, [guess]);
   });
 
   test('G4: 401 and 403', async () => {

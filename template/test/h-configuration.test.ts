@@ -9,6 +9,7 @@ import pkg from '../package.json' with { type: 'json' };
 import {
   JWT_SECRET,
   assertProblem,
+  canary,
   configEnv,
   request,
   serverEnv,
@@ -28,17 +29,19 @@ shareApp((shared) => ({ app, user } = shared));
 const PRODUCTION = { NODE_ENV: 'production', DATABASE_URL: 'postgres://app@127.0.0.1:1/app', JWT_SECRET, CORS_ORIGINS: 'https://app.example.com' };
 
 describe('H1: configuration is validated once, at startup', () => {
+  const dbPassword = canary('dbpass');
+  const shortJwtSecret = canary('short-jwt'); // 20 characters, under the minimum of 43
   const cases: [string, Record<string, string | undefined>, string, string | undefined][] = [
     ['PORT not a number', { PORT: 'port-value-7731' }, 'PORT', 'port-value-7731'],
     ['PORT out of range', { PORT: '70000' }, 'PORT', '70000'],
     ['LOG_LEVEL unknown', { LOG_LEVEL: 'loglevel-value-x9' }, 'LOG_LEVEL', 'loglevel-value-x9'],
-    ['DATABASE_URL not postgres', { DATABASE_URL: 'mysql://root:dbpass-value-5521@db.internal/app' }, 'DATABASE_URL', 'dbpass-value-5521'],
+    ['DATABASE_URL not postgres', { DATABASE_URL: `mysql://root:${dbPassword}@db.internal/app` }, 'DATABASE_URL', dbPassword],
     ['DATABASE_URL missing in production', { ...PRODUCTION, DATABASE_URL: undefined }, 'DATABASE_URL', undefined],
     ['NODE_ENV unknown', { NODE_ENV: 'staging-value-q2' }, 'NODE_ENV', 'staging-value-q2'],
     ['TRUST_PROXY true', { TRUST_PROXY: 'true' }, 'TRUST_PROXY', undefined],
     ['RATE_LIMIT_GLOBAL_MAX not a number', { RATE_LIMIT_GLOBAL_MAX: 'lots-value-81' }, 'RATE_LIMIT_GLOBAL_MAX', 'lots-value-81'],
     ['BODY_LIMIT nonsense', { BODY_LIMIT: 'huge-value-33' }, 'BODY_LIMIT', 'huge-value-33'],
-    ['JWT_SECRET short', { JWT_SECRET: 'short-jwt-value-17' }, 'JWT_SECRET', 'short-jwt-value-17'],
+    ['JWT_SECRET short', { JWT_SECRET: shortJwtSecret }, 'JWT_SECRET', shortJwtSecret],
     ['SHUTDOWN_GRACE_SECONDS above 10', { SHUTDOWN_GRACE_SECONDS: '60' }, 'SHUTDOWN_GRACE_SECONDS', undefined],
   ];
   for (const [label, env, variable, value] of cases) {

@@ -359,6 +359,16 @@ export function strongPassword(): string {
   return `quiet-lantern-${randomBytes(9).toString('base64url')}-harbor`;
 }
 
+/** A password guess that never matches: fresh per call, so no literal credential sits in the tests. */
+export function wrongPassword(): string {
+  return `wrong-guess-${randomBytes(9).toString('base64url')}`;
+}
+
+/** A value that must never show up in output (a log line, an error message), unique per call. */
+export function canary(tag: string): string {
+  return `${tag}-${randomBytes(5).toString('hex')}`;
+}
+
 export function uniqueEmail(tag = 'user'): string {
   userCounter += 1;
   return `${tag}-${userCounter}-${randomBytes(4).toString('hex')}@example.com`;

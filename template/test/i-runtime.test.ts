@@ -25,6 +25,7 @@ import {
   startTcpProxy,
   testEnv,
   waitForExit,
+  wrongPassword,
   type TestApp,
 } from './helpers.ts';
 
@@ -259,7 +260,7 @@ describe('I4: overload is shed with 429/503 and Retry-After', () => {
   test('I4: a login flood beyond the hashing queue → fast 503 with Retry-After; the rest of the API stays responsive', { timeout: 60_000 }, async () => {
     const bounded = await startApp({ HASH_CONCURRENCY: '1', HASH_QUEUE_MAX: '1' });
     const user = await newUser(bounded);
-    const flood = Array.from({ length: 12 }, () => request(bounded, '/v1/auth/login', { method: 'POST', json: { email: user.email, password: 'flood-guess-password-1' } }));
+    const flood = Array.from({ length: 12 }, () => request(bounded, '/v1/auth/login', { method: 'POST', json: { email: user.email, password: wrongPassword() } }));
     const probes: number[] = [];
     for (let i = 0; i < 5; i += 1) {
       const started = performance.now();

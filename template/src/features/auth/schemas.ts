@@ -23,10 +23,13 @@ export const logoutBody = z.strictObject({ refreshToken });
 
 export const changePasswordBody = z.strictObject({ currentPassword: password, newPassword: password });
 
+// The OAuth 2.0 token type (RFC 6750) of every access token this API issues.
+export const BEARER_SCHEME = 'Bearer';
+
 export const tokenPairSchema = z.object({
   accessToken: z.string(),
   refreshToken: z.string(),
-  tokenType: z.literal('Bearer'),
+  tokenType: z.literal(BEARER_SCHEME),
   expiresIn: z.number().int().describe('Access-token lifetime in seconds'),
 });
 

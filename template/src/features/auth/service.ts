@@ -13,7 +13,7 @@ import {
   revokeFamilyOfToken,
   revokeOtherFamilies,
 } from './repository.ts';
-import type { TokenPair } from './schemas.ts';
+import { BEARER_SCHEME, type TokenPair } from './schemas.ts';
 import type { SessionCache } from './session-cache.ts';
 import type { AuthUser, TokenService } from './tokens.ts';
 
@@ -59,7 +59,7 @@ export function createAuthService(deps: {
     return {
       accessToken: await tokens.issueAccessToken(user, familyId),
       refreshToken: refresh.token,
-      tokenType: 'Bearer',
+      tokenType: BEARER_SCHEME,
       expiresIn: tokens.accessTokenTtlSeconds,
     };
   }

@@ -25,7 +25,7 @@ export class InvalidTokenError extends Error {
 
 // Pinned: one algorithm and one token type; `alg: none`, RS/HS confusion and ID tokens are refused (D5).
 const ALGORITHM = 'HS256';
-const ACCESS_TOKEN_TYPE = 'at+jwt';
+const ACCESS_JWT_TYP = 'at+jwt';
 const CLOCK_TOLERANCE_SECONDS = 5;
 const VERIFIED_CACHE_MAX = 10_000;
 
@@ -58,7 +58,7 @@ export function createTokenService(config: Config): TokenService {
     refreshTokenTtlSeconds,
     issueAccessToken(user, sessionId) {
       return new SignJWT({ role: user.role, sid: sessionId })
-        .setProtectedHeader({ alg: ALGORITHM, typ: ACCESS_TOKEN_TYPE })
+        .setProtectedHeader({ alg: ALGORITHM, typ: ACCESS_JWT_TYP })
         .setSubject(user.id)
         .setIssuer(issuer)
         .setAudience(audience)
@@ -77,7 +77,7 @@ export function createTokenService(config: Config): TokenService {
       try {
         ({ payload } = await jwtVerify(token, key, {
           algorithms: [ALGORITHM],
-          typ: ACCESS_TOKEN_TYPE,
+          typ: ACCESS_JWT_TYP,
           issuer,
           audience,
           requiredClaims: ['exp', 'iat', 'sub', 'jti'],
