@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
+from checkers import DIGEST_PIN, assert_clean, run, tool
 from test_baseline_static import Project, generated_project
 from test_render import MATRIX, combo_id
 
@@ -34,7 +33,6 @@ RENOVATE = "renovate.json"
 SHA_USES = re.compile(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}")
 USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>\S+)(?P<rest>.*)$", re.M)
 VERSION_COMMENT = re.compile(r"^\s+# v\d+\.\d+\.\d+\s*$")
-DIGEST_IMAGE = re.compile(r"^[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}$")
 UNTRUSTED = re.compile(r"\$\{\{\s*github\.(event|head_ref)")
 NEUTERED = re.compile(r"\|\|\s*(true|:)\b|\bset \+e\b|\bexit 0\b|--exit-code[ =]0\b")
 PIP_PINNED = re.compile(r"^\s*[\w.-]+==[\w.]+ --hash=sha256:[0-9a-f]{64}\s*$", re.M)
@@ -91,25 +89,6 @@ def any_project(
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def tool(name: str) -> str:
-    exe = shutil.which(name)
-    if exe is None:
-        pytest.fail(f"{name} is not on PATH: install tests/checkers.txt (scripts/test does)")
-    return exe
-
-
-def run(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [tool(name), *args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
-    )
-
-
-def assert_clean(result: subprocess.CompletedProcess[str]) -> None:
-    assert result.returncode == 0, (
-        f"{result.args}\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
-    )
 
 
 def load(text: str) -> dict[str, Any]:
@@ -240,7 +219,7 @@ def check_k2(text: str, answers: dict[str, Any]) -> None:
 
     test = jobs["test"]
     postgres = test["services"]["postgres"]
-    assert DIGEST_IMAGE.match(postgres["image"]), postgres["image"]
+    assert DIGEST_PIN.match(postgres["image"]), postgres["image"]
     assert postgres["image"].startswith("postgres:18."), "PostgreSQL 18, as in production"
     assert "--health-cmd" in postgres["options"]
     assert "pg_isready" in postgres["options"]
@@ -248,7 +227,7 @@ def check_k2(text: str, answers: dict[str, Any]) -> None:
     assert postgres["ports"] == ["5432:5432"]
     if answers["rate_limit_store"] == "redis":
         redis = test["services"]["redis"]
-        assert DIGEST_IMAGE.match(redis["image"])
+        assert DIGEST_PIN.match(redis["image"])
         assert "--health-cmd" in redis["options"]
         assert test["env"]["REDIS_URL"] == "redis://localhost:6379"
     else:
@@ -276,7 +255,7 @@ def check_k2(text: str, answers: dict[str, Any]) -> None:
     assert scan[:2] == ["docker", "run"]
     assert scan[scan.index("--network") + 1] == "none"
     image = next(word for word in scan if word.startswith("zricethezav/gitleaks:"))
-    assert DIGEST_IMAGE.match(image)
+    assert DIGEST_PIN.match(image)
     assert image.startswith("zricethezav/gitleaks:v8.30.1@")
     assert scan[scan.index(image) + 1] == "git", "gitleaks scans the git history"
 

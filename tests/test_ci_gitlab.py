@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from checkers import DIGEST_PIN, tool
 from hardstart.cli import app
 
 COMBOS: dict[str, dict[str, Any]] = {
@@ -43,7 +43,6 @@ COMBOS: dict[str, dict[str, Any]] = {
 }
 YAMLLINT_CONFIG = "{extends: default, rules: {line-length: {max: 120}, document-start: disable}}"
 # name:tag@sha256:<64 hex>, the registry host and path optional.
-DIGEST_PIN = re.compile(r"^[\w.-]+(?::\d+)?(?:/[\w.-]+)*:[\w.-]+@sha256:[0-9a-f]{64}$")
 # Top-level keys that are not jobs.
 GLOBAL_KEYS = {"workflow", "stages", "include", "variables", "default", "image", "services"}
 GATES = {
@@ -62,13 +61,6 @@ GATES = {
 }
 _REAL_HOME = Path.home()  # before the isolated HOME of each test replaces it
 _RENDERED: dict[str, Path] = {}
-
-
-def tool(name: str) -> str:
-    exe = shutil.which(name)
-    if exe is None:
-        pytest.fail(f"{name} is not on PATH: install tests/checkers.txt (scripts/test does)")
-    return exe
 
 
 def node_bin() -> str:

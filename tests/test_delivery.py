@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,10 @@ from typing import Any
 import pytest
 import yaml
 
+from checkers import DIGEST_PIN, assert_clean, run
 from test_baseline_static import Project, found, generated_project
 from test_render import MATRIX, combo_id
 
-DIGEST_PIN = re.compile(r"^[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}$")
 SECRET_NAME = re.compile(r"(SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|PRIVATE)", re.I)
 
 
@@ -30,21 +29,6 @@ def project(
     request: pytest.FixtureRequest, template_repo: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Project:
     return generated_project(request.param, template_repo, tmp_path_factory)
-
-
-def run_tool(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which(name)
-    if exe is None:
-        pytest.fail(f"{name} is not on PATH: install tests/checkers.txt (scripts/test does)")
-    return subprocess.run(
-        [exe, *args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
-    )
-
-
-def assert_clean(result: subprocess.CompletedProcess[str]) -> None:
-    assert result.returncode == 0, (
-        f"{result.args}\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
-    )
 
 
 def stages(dockerfile: str) -> list[list[str]]:
@@ -90,8 +74,8 @@ def test_j1_multi_stage_with_production_dependencies_only(project: Project) -> N
     assert modules, "J1: node_modules copied into the runtime stage"
     assert all(f"--from={deps_name}" in copy for copy in modules), modules
     # The runtime stage only removes things (the package managers): it installs and builds nothing.
-    for run in instruction(runtime, "RUN"):
-        assert run.startswith("rm "), f"J1: the runtime stage runs {run!r}"
+    for command in instruction(runtime, "RUN"):
+        assert command.startswith("rm "), f"J1: the runtime stage runs {command!r}"
 
 
 def test_j2_pinned_non_root_healthcheck_exec_form(project: Project) -> None:
@@ -126,10 +110,8 @@ def test_j2_pinned_non_root_healthcheck_exec_form(project: Project) -> None:
 
 
 def test_j2_hadolint_and_checkov_pass(project: Project) -> None:
-    assert_clean(
-        run_tool("hadolint", "--failure-threshold", "warning", "Dockerfile", cwd=project.root)
-    )
-    result = run_tool(
+    assert_clean(run("hadolint", "--failure-threshold", "warning", "Dockerfile", cwd=project.root))
+    result = run(
         "checkov",
         "--skip-download",
         "--quiet",
@@ -189,11 +171,32 @@ def test_j4_compose_locked_down(project: Project) -> None:
     assert api.get("env_file") == ".env"
     assert ".env" in project.text(".gitignore").split(), "J4/K5: the env file is git-ignored"
     assert_clean(
-        run_tool(
+        run(
             "check-jsonschema", "--builtin-schema", "vendor.compose-spec", "compose.yaml",
             cwd=project.root,
         )
     )  # fmt: skip
+
+
+# --- J6 with H2: one trusted hop, the same on both sides ----------------------------------------
+
+
+def test_j6_proxy_hops_match_the_app_trust_proxy(project: Project) -> None:
+    nginx = project.root / "nginx" / "nginx.conf"
+    configmap = project.root / "kubernetes" / "configmap.yaml"
+    assert nginx.exists() == bool(project.answers.get("nginx", False))
+    if nginx.exists():
+        conf = nginx.read_text(encoding="utf-8")
+        # Exactly one hop: the proxy replaces X-Forwarded-For, never appends to a client's value.
+        assert re.findall(r"proxy_set_header\s+X-Forwarded-For\s+(\S+);", conf) == ["$remote_addr"]
+        directives = re.sub(r"#[^\n]*", "", conf)
+        assert "$proxy_add_x_forwarded_for" not in directives
+        assert "TRUST_PROXY=1" in conf
+        assert "`TRUST_PROXY=1`" in project.text("README.md")
+    if configmap.exists():
+        # Behind the ingress controller, the app trusts exactly that one hop.
+        data = yaml.safe_load(configmap.read_text(encoding="utf-8"))["data"]
+        assert data["TRUST_PROXY"] == "1"
 
 
 # --- K4-K6: repository hygiene -------------------------------------------------------------------
@@ -222,8 +225,8 @@ def test_k5_detect_secrets_finds_nothing(project: Project) -> None:
     ).stdout.split()
     files = [name for name in tracked if not re.search(hook.get("exclude", "^$"), name)]
     assert "src/server.ts" in files
-    assert_clean(run_tool("detect-secrets-hook", *args, *files, cwd=project.root))
-    result = run_tool("detect-secrets", "scan", "--all-files", *args, cwd=project.root)
+    assert_clean(run("detect-secrets-hook", *args, *files, cwd=project.root))
+    result = run("detect-secrets", "scan", "--all-files", *args, cwd=project.root)
     assert_clean(result)
     findings = json.loads(result.stdout)["results"]
     assert findings == {}, f"K5: detect-secrets findings: {findings}"
@@ -258,4 +261,10 @@ def test_shell_scripts_pass_shellcheck(project: Project) -> None:
         and (path.suffix == ".sh" or path.read_bytes()[:11] in {b"#!/bin/sh\n", b"#!/usr/bin/"})
     ]
     if scripts:
-        assert_clean(run_tool("shellcheck", *scripts, cwd=project.root))
+        assert_clean(run("shellcheck", *scripts, cwd=project.root))
+
+
+def test_this_repository_s_shell_scripts_pass_shellcheck() -> None:
+    root = Path(__file__).resolve().parent.parent
+    scripts = ["scripts/test", "scripts/update-lockfiles", ".ci/run"]
+    assert_clean(run("shellcheck", *scripts, cwd=root))

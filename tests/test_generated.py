@@ -136,6 +136,12 @@ def test_generated_project_passes_its_own_checks(case: Case, tmp_path: Path) -> 
         pg_env = _node_env(node_bin, DATABASE_URL=_fresh_database(pg_url), **base)
         _assert_suite_passed(_run(["npm", "test"], cwd=dest, env=pg_env).stdout)
 
+    if case.name == "defaults":
+        # The generated pre-commit hooks install from the package index alone and pass on the
+        # fresh project (secret scan, eslint, tsc, hadolint, actionlint, zizmor).
+        hooks_env = {**env, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit")}
+        _run([sys.executable, "-m", "pre_commit", "run", "--all-files"], cwd=dest, env=hooks_env)
+
     # The generated .gitignore covers everything that installing and testing leaves behind.
     status = _run(["git", "status", "--porcelain"], cwd=dest, env=env).stdout
     assert status == "", f"files left untracked or modified:\n{status}"

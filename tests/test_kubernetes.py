@@ -21,6 +21,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from checkers import tool
 from hardstart.cli import app
 
 COMBOS: list[dict[str, Any]] = [
@@ -94,16 +95,6 @@ def project(
     request: pytest.FixtureRequest, template_repo: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, dict[str, Any]]:
     return render(request.param, template_repo, tmp_path_factory), answers_of(request.param)
-
-
-def tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        pytest.fail(
-            f"{name} is not on PATH: J5 cannot be proven without it "
-            "(scripts/test installs the checkers of tests/checkers.txt and puts them on PATH)"
-        )
-    return path
 
 
 def manifest_files(project_root: Path) -> list[Path]:
