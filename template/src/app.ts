@@ -1,5 +1,4 @@
 import express, { type Express } from 'express';
-import { MemoryStore } from 'express-rate-limit';
 import pkg from '../package.json' with { type: 'json' };
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
@@ -20,8 +19,7 @@ import { cors } from './http/cors.ts';
 import { errorHandler, notFound } from './http/errors.ts';
 import { buildOpenApi } from './http/openapi.ts';
 import { parseQuery } from './http/query.ts';
-import { createAuthLimiter, createGlobalLimiter } from './http/rate-limit.ts';
-import type { RateLimitStores } from './http/rate-limit-store.ts';
+import { createAuthLimiter, createGlobalLimiter, memoryStores, type RateLimitStores } from './http/rate-limit.ts';
 import { defineRoute, mountRoutes, type Access, type Route } from './http/registry.ts';
 import { requestContext } from './http/request-context.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -36,7 +34,6 @@ export interface AppDeps {
   config: Config;
   logger: Logger;
   db: Database;
-  /** Rate-limit counters; in-memory stores when omitted (one instance only). */
   rateLimitStores?: RateLimitStores;
   state: AppState;
 }
@@ -47,10 +44,7 @@ export interface RouteEntry {
   access: Access;
 }
 
-/**
- * The routes reachable without an access token (E1). Anything else must authenticate; createApp
- * refuses to build if a route is public without being listed here.
- */
+// Deny by default: only these routes skip authentication, and createApp refuses any other public one (E1).
 export const PUBLIC_ROUTES: readonly string[] = [
   'GET /healthz',
   'GET /readyz',
@@ -59,10 +53,6 @@ export const PUBLIC_ROUTES: readonly string[] = [
   'POST /v1/auth/login',
   'POST /v1/auth/refresh',
 ];
-
-function memoryStores(): RateLimitStores {
-  return { create: () => new MemoryStore(), ping: () => Promise.resolve(), close: () => Promise.resolve() };
-}
 
 function openApiRoute(routes: () => readonly Route[]): Route {
   let document: unknown;
@@ -80,7 +70,6 @@ function openApiRoute(routes: () => readonly Route[]): Route {
   });
 }
 
-/** Builds the Express application. It never listens: server.ts does, tests use an ephemeral port. */
 export function createApp(deps: AppDeps): Express {
   const { config, logger, db, state } = deps;
   const stores = deps.rateLimitStores ?? memoryStores();
@@ -98,7 +87,7 @@ export function createApp(deps: AppDeps): Express {
     ...noteRoutes(createNoteService(db)),
     ...adminRoutes(db),
   ];
-  // API docs outside production, or when OPENAPI_ENABLED says so (H3).
+  // No API map for attackers in production unless OPENAPI_ENABLED asks for it (H3).
   if (config.openapiEnabled) routes.push(openApiRoute(() => routes));
   for (const route of routes) {
     const name = `${route.method.toUpperCase()} ${route.path}`;
@@ -110,7 +99,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('env', 'production');
   app.set('etag', false);
-  // A hop count or proxy list from configuration, never `true` (H2).
+  // A hop count or proxy list from configuration, never `true`: clients cannot forge their IP (H2).
   app.set('trust proxy', config.trustProxy);
   // Flat, capped query parsing: no nested objects, no prototype keys (A5).
   app.set('query parser', parseQuery);
@@ -145,7 +134,6 @@ export function createApp(deps: AppDeps): Express {
   return app;
 }
 
-/** Every mounted route with its access level, for tests that enumerate them (E1). */
 export function routeTable(app: Express): readonly RouteEntry[] {
   return app.locals.routes as RouteEntry[];
 }

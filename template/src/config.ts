@@ -86,8 +86,7 @@ function isAddressOrCidr(value: string): boolean {
   return bits >= 0 && bits <= (family === 4 ? 32 : 128);
 }
 
-// A hop count or an explicit list of proxies, never `true`: trusting every hop lets any client forge
-// X-Forwarded-For and so its IP, its rate-limit key and its log entries (H2).
+// Hop count or proxy list, never `true`: any client could forge X-Forwarded-For, its IP and rate-limit key (H2).
 const trustProxy = z
   .string()
   .max(2048, 'is too long')
@@ -101,8 +100,7 @@ const trustProxy = z
     return z.NEVER;
   });
 
-// Known placeholders only (whole value, or an obvious prefix): searching for words inside the value
-// would refuse real random secrets. Entropy is required by length instead (D7).
+// Whole values or prefixes only: searching for words inside would refuse real random secrets (D7).
 const PLACEHOLDER_VALUES = new Set(['changeme', 'secret', 'xxx', 'xxxx', 'todo', 'password']);
 const PLACEHOLDER_PREFIX = /^(change.?me|replace.?me|your.?secret|your.?jwt.?secret|secret[-_]|password|placeholder|example|insecure|development-only)/i;
 function looksLikePlaceholder(secret: string): boolean {
@@ -114,7 +112,7 @@ function looksLikePlaceholder(secret: string): boolean {
   );
 }
 
-/** Below this many characters a secret cannot hold 32 random bytes as base64 (`openssl rand -base64 48` gives 64). */
+/** Fewer base64 characters cannot hold 32 random bytes: a shorter key could be brute-forced offline (D7). */
 export const JWT_SECRET_MIN_LENGTH = 43;
 
 function redisUrlOf(env: object): string | undefined {
@@ -145,7 +143,6 @@ export const configSchema = z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'must be a pino level (fatal … trace, silent)' })
       .default('info'),
     BODY_LIMIT: byteSize.default(100 * 1024),
-    // The store's own variables (REDIS_URL for Redis, none in memory).
     ...STORE_ENV,
     RATE_LIMIT_GLOBAL_MAX: wholeNumber(300, 1, 1_000_000),
     RATE_LIMIT_GLOBAL_WINDOW_SECONDS: wholeNumber(60, 1, 86_400),
@@ -255,7 +252,6 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** Validates the environment once; empty strings count as unset. Throws ConfigError. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const input: Record<string, string> = {};
   for (const name of KNOWN_VARIABLES) {

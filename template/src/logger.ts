@@ -4,8 +4,7 @@ import type { Config } from './config.ts';
 
 export type { Logger } from 'pino';
 
-// Any field whose name looks like a credential is replaced, at any depth, before a line is written:
-// headers, bodies or errors carrying secrets must never reach the logs (G2).
+// Credential-like fields are redacted at any depth: secrets in headers, bodies or errors never reach logs (G2).
 const SECRET_KEY = /authorization|cookie|passw|secret|token|api[-_]?key|credential|session/i;
 const MAX_DEPTH = 8;
 
@@ -20,8 +19,7 @@ function scrub(value: unknown, depth: number): unknown {
   return out;
 }
 
-// Errors are reduced to type, message, code and stack: enumerable extras (configs, request objects,
-// query parameters) are dropped rather than trusted (G2).
+// Errors keep type, message, code and stack only: attached configs or requests may carry secrets (G2).
 function serializeError(err: unknown): unknown {
   if (!(err instanceof Error)) return scrub(err, 0);
   const { code } = err as { code?: unknown };
@@ -51,10 +49,7 @@ export function createLogger(config: Config, destination?: DestinationStream): L
 
 const INFO_EVENTS = new Set(['auth.login.success', 'auth.register', 'auth.logout', 'auth.password.changed', 'auth.refresh']);
 
-/**
- * Logs a security event (G4) as `{"event": "<name>", ...fields}`: login success/failure, 401, 403,
- * validation rejection, rate-limit hit, refresh-token reuse. Fields pass the same redaction.
- */
+/** Security events (G4) go through the same redaction as every other line. */
 export function securityEvent(log: Logger, event: string, fields: object = {}): void {
   const entry = { ...fields, event, security: true };
   if (INFO_EVENTS.has(event)) log.info(entry, event);

@@ -19,19 +19,14 @@ export interface RunningServer {
   state: AppState;
   port: number;
   url: string;
-  /**
-   * Graceful stop (I1): readiness 503 at once; after `delayMs` no new connections; in-flight requests
-   * finish; pool closed. Everything is cut off after SHUTDOWN_GRACE_SECONDS.
-   */
+  /** Graceful stop (I1): readiness 503 first, then no new connections; in-flight requests finish. */
   shutdown: (reason?: string, delayMs?: number) => Promise<void>;
 }
 
 export interface StartOptions {
-  /** Where log lines go (default: stdout). */
   destination?: DestinationStream;
 }
 
-/** config → logger → database → migrations → rate-limit store → app → listen. */
 export async function start(env: Record<string, string | undefined> = process.env, options: StartOptions = {}): Promise<RunningServer> {
   const config = loadConfig(env);
   const logger = createLogger(config, options.destination);
@@ -48,8 +43,7 @@ export async function start(env: Record<string, string | undefined> = process.en
   const state: AppState = { shuttingDown: false };
   const app = createApp({ config, logger, db, rateLimitStores: stores, state });
 
-  // Explicit timeouts: slow-header and slow-body clients (slowloris) are cut off, and idle keep-alive
-  // sockets do not pile up (A9). Timeouts are checked every second, not Node's default 30 s.
+  // Explicit timeouts cut off slowloris clients and idle keep-alive sockets (A9); checked every 1 s, not 30 s.
   const server = createServer(
     {
       headersTimeout: config.server.headersTimeoutMs,
@@ -78,8 +72,7 @@ export async function start(env: Record<string, string | undefined> = process.en
   let stopping: Promise<void> | undefined;
   const shutdown = (reason = 'shutdown', delayMs = 0): Promise<void> =>
     (stopping ??= (async () => {
-      // Phase 1: readiness says 503 while the listener stays open, so load balancers drain this
-      // instance before it stops accepting connections (I1).
+      // Phase 1: readiness 503 with the listener still open, so load balancers drain us first (I1).
       state.shuttingDown = true;
       const graceMs = config.server.shutdownGraceMs;
       const startedAt = Date.now();
@@ -112,8 +105,7 @@ export async function start(env: Record<string, string | undefined> = process.en
 
 const CLIENT_ERRORS: Record<string, number> = { ERR_HTTP_REQUEST_TIMEOUT: 408, HPE_HEADER_OVERFLOW: 431 };
 
-// Requests Node rejects before Express sees them (bad syntax, slow or oversized headers) still get a
-// problem+json answer with the security headers, never the bare default (B1, B3).
+// Requests Node rejects itself still get problem+json and the security headers, never the bare default (B1, B3).
 function answerClientError(err: Error & { code?: string }, socket: Duplex & { bytesWritten?: number }): void {
   // Like Node's default: answer only if nothing was written on this connection yet, then always close it.
   if (socket.writable && socket.bytesWritten === 0 && err.code !== 'ECONNRESET') {

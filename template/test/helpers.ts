@@ -9,12 +9,12 @@ import { type AddressInfo, connect, createServer as createNetServer, type Socket
 import { createServer, type Server } from 'node:http';
 import { basename, resolve } from 'node:path';
 import type { Express } from 'express';
-import { MemoryStore } from 'express-rate-limit';
 import { createApp, routeTable, type RouteEntry } from '../src/app.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { openDatabase, type Database, type QueryResult } from '../src/db/database.ts';
 import { migrate } from '../src/db/migrate.ts';
-import { createRateLimitStores, RATE_LIMIT_STORE, type RateLimitStores } from '../src/http/rate-limit-store.ts';
+import { memoryStores, type RateLimitStores } from '../src/http/rate-limit.ts';
+import { createRateLimitStores, RATE_LIMIT_STORE } from '../src/http/rate-limit-store.ts';
 import { createLogger, type Logger } from '../src/logger.ts';
 
 export const PROJECT_DIR = resolve(import.meta.dirname, '..');
@@ -239,23 +239,6 @@ export interface TestApp {
 }
 
 const started: TestApp[] = [];
-
-/** In-memory counters for the Redis variant when no Redis was given (process tests are skipped then). */
-function memoryStores(): RateLimitStores {
-  const stores: MemoryStore[] = [];
-  return {
-    create: () => {
-      const store = new MemoryStore();
-      stores.push(store);
-      return store;
-    },
-    ping: () => Promise.resolve(),
-    close: () => {
-      for (const store of stores) store.shutdown();
-      return Promise.resolve();
-    },
-  };
-}
 
 /** Keeps each app's Redis counters apart from every other app's (and test run's), unless told to share. */
 function prefixed(stores: RateLimitStores, prefix: string): RateLimitStores {

@@ -5,27 +5,22 @@ export interface QueryResult<T> {
   rowCount: number;
 }
 
-/** The one way the app talks to PostgreSQL. Parameters are always bound ($1, $2 …), never concatenated (F1). */
+/** Values are always bound parameters ($1, $2 …), never concatenated into SQL: no injection (F1). */
 export interface Database {
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>>;
-  /** Runs trusted, parameterless SQL that may hold several statements (migrations only). */
+  /** Takes no parameters, so only trusted SQL (migrations): never anything built from input (F1). */
   exec(sql: string): Promise<void>;
   transaction<T>(fn: (tx: Database) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** PostgreSQL error code for a unique violation. */
 export const UNIQUE_VIOLATION = '23505';
 
 export function isUniqueViolation(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === UNIQUE_VIOLATION;
 }
 
-/**
- * DATABASE_URL set → a pg pool. Unset in development/test → embedded PGlite (in memory, or PGLITE_DIR).
- * Production without DATABASE_URL never gets here: configuration refuses it.
- */
 export async function openDatabase(config: Config): Promise<Database> {
   if (config.databaseUrl !== undefined) {
     const { openPostgres } = await import('./postgres.ts');

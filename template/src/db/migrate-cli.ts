@@ -3,7 +3,6 @@ import { createLogger } from '../logger.ts';
 import { openDatabase } from './database.ts';
 import { migrate } from './migrate.ts';
 
-// `npm run migrate`: apply pending migrations and exit (the server also applies them at startup).
 const config = loadConfig(process.env);
 const logger = createLogger(config);
 const db = await openDatabase(config);

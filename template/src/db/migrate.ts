@@ -6,11 +6,7 @@ const MIGRATION_FILE = /^[0-9]{4}_[a-z0-9_]+\.sql$/;
 // Any constant works; it only has to be the same for every instance of this service.
 const MIGRATION_LOCK_KEY = 7_231_902_114;
 
-/**
- * Applies pending versioned .sql files in name order, each recorded in schema_migrations. The whole run
- * holds a transaction-scoped advisory lock, so replicas starting together apply each file once (F3).
- * Returns the versions applied by this call.
- */
+/** One advisory lock around the whole run: replicas starting together apply each file exactly once (F3). */
 export async function migrate(db: Database): Promise<string[]> {
   // eslint-disable-next-line security/detect-non-literal-fs-filename -- a constant path inside this package
   const files = (await readdir(MIGRATIONS_DIR)).filter((name) => MIGRATION_FILE.test(name)).sort();
@@ -23,7 +19,7 @@ export async function migrate(db: Database): Promise<string[]> {
     const applied = new Set(rows.map((row) => row.version));
     const pending = files.filter((name) => !applied.has(name));
     for (const name of pending) {
-      // eslint-disable-next-line security/detect-non-literal-fs-filename -- names come from listing our own migrations directory, never from input
+      // eslint-disable-next-line security/detect-non-literal-fs-filename -- names listed from our own directory
       const sql = await readFile(new URL(name, MIGRATIONS_DIR), 'utf8');
       await tx.exec(sql);
       await tx.query('INSERT INTO schema_migrations (version) VALUES ($1)', [name]);

@@ -18,7 +18,6 @@ function wrap(target: PGlite | Transaction, transaction: Database['transaction']
   };
 }
 
-/** Embedded PostgreSQL (WASM) for development and tests: in memory, or persisted in `dataDir`. */
 export async function openPglite(dataDir: string | undefined): Promise<Database> {
   // Imported lazily: PGlite is a dev dependency and absent from production installs.
   const { PGlite } = await import('@electric-sql/pglite');

@@ -2,16 +2,12 @@ import pg from 'pg';
 import { ServiceUnavailableError } from '../http/errors.ts';
 import type { Database, QueryResult } from './database.ts';
 
-// Only "the database cannot serve now" becomes 503: SQLSTATE classes 08 (connection), 53 (resources),
-// 57P (shutdown); socket errors; pg's own connect/timeout/termination errors, which carry no code.
+// SQLSTATE classes 08 (connection), 53 (resources), 57P (shutdown); pg's own connection errors carry no code.
 const UNAVAILABLE_SQLSTATE = /^(08|53|57P)/;
 const UNAVAILABLE_SOCKET = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 const UNAVAILABLE_MESSAGE = /^(timeout exceeded when trying to connect|Connection terminated|Query read timeout)/;
 
-/**
- * Connection failures become 503 + Retry-After instead of a 500 or a hung request (I2, I4); every other
- * error is returned unchanged, so a bug stays a logged 500 instead of hiding as an outage.
- */
+/** Outages become 503 + Retry-After, not hung requests (I2, I4); other errors stay 500s, not fake outages. */
 export function translate(err: unknown): unknown {
   const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
   const unavailable =

@@ -34,14 +34,13 @@ function findViolation(value: unknown, depth: number): string | undefined {
   return undefined;
 }
 
-// __proto__ / constructor / prototype anywhere in a body is refused outright, so no later merge or
-// spread can pollute Object.prototype (A4); deep nesting is refused too (stack exhaustion).
+// Prototype keys anywhere are refused, so no merge can pollute Object.prototype (A4); deep nesting too (stack).
 const rejectPollution: RequestHandler = (req, _res, next) => {
   const violation = findViolation(req.body, 0);
   next(violation === undefined ? undefined : new HttpError(400, violation));
 };
 
-/** Media-type gate for every route; JSON parsing (size-limited, A1) only where a route takes a body. */
+/** JSON is size-capped against memory exhaustion (A1) and parsed only where a route takes a body. */
 export function bodyParsers(config: Config): { requireJson: RequestHandler; parseJson: RequestHandler[] } {
   return {
     requireJson,

@@ -5,11 +5,7 @@ const ALLOWED_METHODS = 'GET, POST, PATCH, DELETE';
 const ALLOWED_HEADERS = 'Authorization, Content-Type, X-Request-Id';
 const EXPOSED_HEADERS = 'X-Request-Id, Retry-After, RateLimit, RateLimit-Policy';
 
-/**
- * CORS by exact string match against the configured allowlist (C1, C2): no patterns, no suffix
- * checks, so `https://app.example.com.evil.test` never matches `https://app.example.com`. An origin
- * off the list gets no CORS headers at all; every response says `Vary: Origin` so caches keep them apart.
- */
+/** Exact string match only (C1, C2): `https://app.example.com.evil.test` never passes as the real origin. */
 export function cors(config: Config): RequestHandler {
   const allowed = new Set(config.cors.origins);
   return (req, res, next) => {

@@ -13,7 +13,6 @@ interface HttpErrorOptions {
   headers?: Record<string, string>;
 }
 
-/** An error that becomes an application/problem+json response (RFC 9457) with this status. */
 export class HttpError extends Error {
   readonly status: number;
   readonly detail: string | undefined;

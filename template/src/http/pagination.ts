@@ -18,7 +18,6 @@ export interface Position {
 
 const CURSOR = /^([0-9]{1,15})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
-/** An opaque keyset cursor: the (created_at, id) of the last item of the previous page. */
 export const cursorParam = z
   .string()
   .max(128)
@@ -38,7 +37,6 @@ export function encodeCursor(position: Position): string {
   return Buffer.from(`${position.createdAt.getTime()}.${position.id}`, 'latin1').toString('base64url');
 }
 
-/** Splits a `limit + 1` row fetch into a page and the cursor to the next one. */
 export function toPage<Row extends { created_at: Date; id: string }, Item>(
   rows: Row[],
   limit: number,

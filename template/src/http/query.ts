@@ -3,11 +3,7 @@ import { HttpError } from './errors.ts';
 
 const MAX_PARAMS = 32;
 
-/**
- * Express's query parser: flat `key=value` pairs only (no `a[b][c]` nesting, no prototype keys: the
- * result has a null prototype) and at most MAX_PARAMS of them, else 400 (A5). Duplicated keys become
- * arrays, which scalar schemas reject with 400 (A6).
- */
+/** Flat, null-prototype, capped: no nesting or prototype keys (A5); repeated keys become arrays, refused (A6). */
 export function parseQuery(raw: string | null | undefined): Record<string, string | string[]> {
   const search = raw ?? '';
   let params = search === '' ? 0 : 1;

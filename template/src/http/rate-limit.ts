@@ -1,8 +1,31 @@
-import { rateLimit, type Options, type RateLimitRequestHandler } from 'express-rate-limit';
+import { MemoryStore, rateLimit, type Options, type RateLimitRequestHandler, type Store } from 'express-rate-limit';
 import type { Config } from '../config.ts';
 import { securityEvent, type Logger } from '../logger.ts';
 import { HttpError, sendProblem } from './errors.ts';
-import type { RateLimitStores } from './rate-limit-store.ts';
+
+export interface RateLimitStores {
+  /** A fresh store for one limiter (a store instance must never be shared between limiters). */
+  create(name: string): Store;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Counters in this process only: correct for one instance (H5); rate-limit-store.ts picks the real store. */
+export function memoryStores(): RateLimitStores {
+  const stores: MemoryStore[] = [];
+  return {
+    create() {
+      const store = new MemoryStore();
+      stores.push(store);
+      return store;
+    },
+    ping: () => Promise.resolve(),
+    close() {
+      for (const store of stores) store.shutdown();
+      return Promise.resolve();
+    },
+  };
+}
 
 /** 429 problem+json with Retry-After, and a `rate_limit.exceeded` security event (D4, G4, I4). */
 export function limitExceeded(limiter: string): Options['handler'] {
@@ -14,7 +37,7 @@ export function limitExceeded(limiter: string): Options['handler'] {
   };
 }
 
-/** Routes the limiter's own warnings into pino, at most one line per 10 s (a store outage would flood). */
+/** At most one line per 10 s: a store outage must not flood the logs. */
 export function limiterLogger(logger: Logger): Options['logger'] {
   let last = 0;
   const quiet = () => {
@@ -57,10 +80,7 @@ function perClient(
 /** Probes behind a load balancer share one IP: rate-limiting them gets healthy pods restarted (I1). */
 export const HEALTH_PATHS: readonly string[] = ['/healthz', '/readyz'];
 
-/**
- * Every request except health probes, per client IP: a flood gets 429 + Retry-After instead of queueing (I4). This one load
- * limit fails open if its store is down, so a Redis outage does not take liveness and every route down.
- */
+/** A flood gets 429 + Retry-After, not a queue (I4); fails open so a store outage cannot take every route down. */
 export function createGlobalLimiter(config: Config, stores: RateLimitStores, logger: Logger): RateLimitRequestHandler {
   const { globalMax: max, globalWindowSeconds: windowSeconds } = config.rateLimit;
   return perClient('global', { max, windowSeconds, failOpen: true }, stores, logger, (req) => HEALTH_PATHS.includes(req.path));

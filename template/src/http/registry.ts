@@ -51,7 +51,6 @@ export interface RouteSpec<P extends z.ZodType, Q extends z.ZodType, B extends z
   handler: (ctx: RouteContext<Output<P>, Output<Q>, Output<B>, A>) => Promise<Reply>;
 }
 
-/** A route with its types erased, as the registry, the router and the OpenAPI builder see it. */
 export interface Route {
   method: Method;
   path: string;
@@ -146,7 +145,6 @@ function handle(route: Route): RequestHandler {
   };
 }
 
-/** The middleware chain of one route, in order: limits, authentication, media type, parsing, validation, throttle. */
 function chain(route: Route, mw: RouteMiddleware): RequestHandler[] {
   const handlers: RequestHandler[] = [
     (_req, res, next) => {
@@ -172,10 +170,7 @@ function chain(route: Route, mw: RouteMiddleware): RequestHandler[] {
   return handlers;
 }
 
-/**
- * Mounts every route; any other method on a known path is a 405 with `Allow` (TRACE included), and
- * OPTIONS answers 204 with `Allow` (A7). Unknown paths fall through to the 404 handler.
- */
+/** Any other method on a known path is a 405 with `Allow`, so TRACE never echoes a request back (A7). */
 export function mountRoutes(app: Express, routes: readonly Route[], mw: RouteMiddleware): void {
   const byPath = new Map<string, Route[]>();
   for (const route of routes) byPath.set(route.path, [...(byPath.get(route.path) ?? []), route]);

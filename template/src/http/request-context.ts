@@ -5,11 +5,7 @@ import type { Logger } from '../logger.ts';
 // Only short, plain ids are kept from the client: anything else could forge or break log lines (G3).
 const REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{7,63}$/;
 
-/**
- * Gives every request an id (kept from X-Request-Id when it matches REQUEST_ID, else a new UUID),
- * echoes it, binds a child logger to it, and writes one JSON line when the response ends (G1):
- * method, route pattern, path (never the query string: it may carry secrets), status, latency.
- */
+/** One JSON line per request (G1), with the path but never the query string: it may carry secrets. */
 export function requestContext(app: Express, logger: Logger): RequestHandler {
   // `req.log` is made on first use only: most requests log nothing but their one request line.
   Object.defineProperty(app.request, 'log', {

@@ -3,10 +3,7 @@ import helmet from 'helmet';
 
 const CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'";
 
-/**
- * Response headers for a JSON API (B1, B2), set before anything can answer so 404/413/429/500 carry
- * them too. The CSP is set verbatim: a JSON API never needs to load anything, nor to be framed.
- */
+/** Mounted before anything can answer, so 404/413/429/500 carry these headers too (B1, B2). */
 export function securityHeaders(): RequestHandler[] {
   return [
     helmet({

@@ -1,9 +1,6 @@
 import { z } from 'zod';
 
-/**
- * A bounded string PostgreSQL can store: well-formed Unicode (no lone surrogates) and no NUL, which
- * `text` columns refuse. Without this an input like "\u0000" would end as a 500 (F1).
- */
+/** No lone surrogates or NUL, which `text` columns refuse: "\u0000" must be a 400, not a 500 (F1). */
 export function text(options: { min?: number; max: number; singleLine?: boolean; trim?: boolean }) {
   const base = options.trim === true ? z.string().trim() : z.string();
   return base

@@ -15,11 +15,7 @@ function unauthorized(reason: string): HttpError {
   return new HttpError(401, 'A valid access token is required', { headers: { 'WWW-Authenticate': challenge } });
 }
 
-/**
- * Verifies the bearer access token, then checks that its session is still alive and re-reads the role.
- * Admin routes always ask the database, so a demoted admin loses access at once (E3); other routes may
- * use this instance's session cache (D6). Failures are security events (G4).
- */
+/** Admin routes skip the session cache (D6) and ask the database: a demoted admin loses access at once (E3). */
 export function createAuthenticate(
   tokens: TokenService,
   db: Database,

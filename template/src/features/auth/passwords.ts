@@ -3,13 +3,13 @@ import { readFileSync } from 'node:fs';
 import { argon2id, hash, verify } from 'argon2';
 import { ServiceUnavailableError } from '../../http/errors.ts';
 
-/** NIST SP 800-63B: at least 64 characters must be allowed; longer input only costs hashing time. */
+/** NIST 800-63B wants at least 64 allowed; the cap stops huge inputs from burning hashing time (D2). */
 export const MAX_PASSWORD_LENGTH = 128;
 
 // OWASP Password Storage minimum for argon2id: 19 MiB, 2 passes, 1 lane; argon2 adds a random salt (D1).
 const ARGON2_OPTIONS = { type: argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
-// Common and breached passwords (at least 8 characters long), lower-cased, one per line (D2).
+// Common and breached passwords, lower-cased: the first guesses of any attacker are refused (D2).
 const COMMON_PASSWORDS = new Set(
   // eslint-disable-next-line security/detect-non-literal-fs-filename -- a constant path inside this package
   readFileSync(new URL('./common-passwords.txt', import.meta.url), 'utf8')
@@ -35,10 +35,7 @@ function isRepetitiveOrSequential(chars: readonly string[]): boolean {
   return Math.abs(step) === 1 && codes.every((code, i) => i === 0 || code - (codes[i - 1] ?? 0) === step);
 }
 
-/**
- * NIST 800-63B rules and nothing else: a length window (counted in code points after NFKC), no
- * composition rules, and a blocklist of common, repetitive or context-derived passwords (D2).
- */
+/** NIST 800-63B: a length window and a blocklist of guessable passwords, no composition rules (D2). */
 export function checkPassword(password: string, minLength: number, email?: string): PasswordRejection | undefined {
   const normalized = normalizePassword(password);
   const chars = Array.from(normalized);
@@ -58,15 +55,13 @@ export function checkPassword(password: string, minLength: number, email?: strin
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
-  /** False for a wrong password or an unreadable hash; never throws for those. */
   verify(passwordHash: string, password: string): Promise<boolean>;
-  /** Burns the same time as a real verification; used when the account does not exist (D3). */
+  /** Same time as a real verification, so timing cannot tell which accounts exist (D3). */
   verifyDummy(password: string): Promise<void>;
-  /** Throws the 503 a hash would get now, before the caller spends a database round trip (I4). */
+  /** Sheds an overload with 503 before the caller spends a database round trip (I4). */
   assertCapacity(): void;
 }
 
-/** Runs at most `concurrency` tasks at once, queues up to `queueMax`, and refuses the rest with 503. */
 export function createSemaphore(concurrency: number, queueMax: number) {
   let active = 0;
   const waiting: (() => void)[] = [];
@@ -94,10 +89,7 @@ export function createSemaphore(concurrency: number, queueMax: number) {
   return { run, assertCapacity };
 }
 
-/**
- * argon2id with bounded concurrency: hashing runs on libuv's thread pool, and a login flood must not
- * take every thread and stall the rest of the API (D1).
- */
+/** Bounded concurrency: a login flood must not take every libuv thread and stall the rest of the API (D1). */
 export function createPasswordHasher(options: { concurrency: number; queueMax: number }): PasswordHasher {
   const { run, assertCapacity } = createSemaphore(options.concurrency, options.queueMax);
   const hashPassword = (password: string) => run(() => hash(normalizePassword(password), ARGON2_OPTIONS));

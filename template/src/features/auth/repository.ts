@@ -42,7 +42,7 @@ export async function revokeFamily(db: Database, familyId: string): Promise<void
   await db.query('UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL', [familyId]);
 }
 
-/** Logout: revokes the family of `hash`, but only when it belongs to `userId`. */
+/** Only the caller's own token family is revoked: nobody can log another user out. */
 export async function revokeFamilyOfToken(db: Database, userId: string, hash: string): Promise<void> {
   await db.query(
     `UPDATE refresh_tokens SET revoked_at = now()
@@ -52,7 +52,6 @@ export async function revokeFamilyOfToken(db: Database, userId: string, hash: st
   );
 }
 
-/** Password change: every session of the user except the one making the change. */
 export async function revokeOtherFamilies(db: Database, userId: string, keepFamilyId: string): Promise<void> {
   await db.query(
     'UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND family_id <> $2 AND revoked_at IS NULL',
@@ -60,10 +59,7 @@ export async function revokeOtherFamilies(db: Database, userId: string, keepFami
   );
 }
 
-/**
- * The caller's current role, only while its session (refresh-token family) is alive: one indexed query
- * per authenticated request, so logout, reuse detection and password changes end access tokens at once (D6).
- */
+/** A role only while the session lives: logout, reuse detection and password change end access tokens (D6). */
 export async function findSessionRole(db: Database, userId: string, familyId: string): Promise<Role | undefined> {
   const { rows } = await db.query<{ role: Role }>(
     `SELECT u.role FROM users u

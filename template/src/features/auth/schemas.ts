@@ -23,7 +23,6 @@ export const logoutBody = z.strictObject({ refreshToken });
 
 export const changePasswordBody = z.strictObject({ currentPassword: password, newPassword: password });
 
-// The OAuth 2.0 token type (RFC 6750) of every access token this API issues.
 export const BEARER_SCHEME = 'Bearer';
 
 export const tokenPairSchema = z.object({

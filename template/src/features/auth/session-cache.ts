@@ -1,19 +1,15 @@
 import type { Role } from './tokens.ts';
 
 export interface SessionCache {
-  /** The role of a session checked alive less than the TTL ago, else undefined. */
   get(sessionId: string): Role | undefined;
-  /** A token for `set`: a set that started before the latest `revoked()` is dropped. */
+  /** For `set`: a lookup that started before the latest `revoked()` must not re-cache a dead session. */
   generation(): number;
   set(sessionId: string, role: Role, generation: number): void;
-  /** Called after any revocation commits: this instance stops trusting every cached session. */
+  /** After any revocation commits: this instance stops trusting every cached session (D6). */
   revoked(): void;
 }
 
-/**
- * Per-instance memory of sessions found alive, so that ordinary requests skip the liveness query.
- * Bounded in size and time: another instance's revocation takes effect here within `ttlMs` (D6).
- */
+/** Bounded in size and time: another instance's revocation takes effect here within `ttlMs` (D6). */
 export function createSessionCache(ttlMs: number, maxEntries = 10_000): SessionCache {
   const entries = new Map<string, { role: Role; until: number }>();
   let generation = 0;

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { rateLimit, type RateLimitRequestHandler } from 'express-rate-limit';
 import type { Config } from '../../config.ts';
-import { limitExceeded, limiterLogger } from '../../http/rate-limit.ts';
-import type { RateLimitStores } from '../../http/rate-limit-store.ts';
+import { limitExceeded, limiterLogger, type RateLimitStores } from '../../http/rate-limit.ts';
 import type { Logger } from '../../logger.ts';
 
 /** Account keys are hashed so the rate-limit store never holds e-mail addresses. */
@@ -10,11 +9,7 @@ export function accountKey(value: string): string {
   return createHash('sha256').update(value).digest('base64url');
 }
 
-/**
- * Failed credential checks per account, whatever the client's IP (D4): after LOGIN_FAILURES_MAX
- * failures in the window every attempt on that account is a 429 with Retry-After until the window ends.
- * The key (res.locals.throttleKey) is set by the route from validated input.
- */
+/** Per account, whatever the IP: guesses spread over many addresses still hit the lockout (D4). */
 export function createAccountThrottle(config: Config, stores: RateLimitStores, logger: Logger): RateLimitRequestHandler {
   return rateLimit({
     windowMs: config.rateLimit.loginFailuresWindowSeconds * 1000,

@@ -5,11 +5,9 @@ import type { Config } from '../../config.ts';
 
 export type Role = 'user' | 'admin';
 
-/** The caller, as proven by a verified access token. */
 export interface AuthUser {
   id: string;
   role: Role;
-  /** The refresh-token family this access token was issued from (one per login). */
   sessionId: string;
 }
 
@@ -50,8 +48,7 @@ export function createTokenService(config: Config): TokenService {
   const { secret, issuer, audience, accessTokenTtlSeconds, refreshTokenTtlSeconds } = config.jwt;
   const key = new TextEncoder().encode(secret);
   const hashRefreshToken = (token: string) => createHash('sha256').update(token).digest('hex');
-  // The exact string already verified under this process's key: skip the HMAC until it expires. Only
-  // tokens we signed can enter, and the oldest entries go first, so the memory stays bounded (I4).
+  // Only tokens we signed enter, oldest evicted first: the verified-token cache cannot grow unbounded (I4).
   const verified = new Map<string, { user: AuthUser; expiresAtMs: number }>();
   return {
     accessTokenTtlSeconds,

@@ -14,10 +14,7 @@ function withTimeout(check: Promise<void>, ms: number): Promise<void> {
   return Promise.race([check, timeout]).finally(() => { clearTimeout(timer); });
 }
 
-/**
- * Liveness never touches the database (a database outage must not restart every replica); readiness
- * does, and says 503 while shutting down (I1, I2). Neither names versions or dependencies (H4).
- */
+/** Liveness skips the DB: an outage must not restart every replica (I2); readiness drains (I1); no versions (H4). */
 export function healthRoutes(deps: { db: Database; state: { shuttingDown: boolean }; checks: (() => Promise<void>)[] }): Route[] {
   return [
     defineRoute({

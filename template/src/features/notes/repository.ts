@@ -9,8 +9,7 @@ export interface NoteRow {
   updated_at: Date;
 }
 
-// Every statement is scoped by owner_id in SQL itself: another user's note is simply not found (E2),
-// and every value is a bound parameter (F1).
+// Scoped by owner_id in SQL, values always bound: other users' notes are not found (E2), no injection (F1).
 
 export async function listNotes(db: Database, ownerId: string, limit: number, after: Position | undefined): Promise<NoteRow[]> {
   const { rows } = await db.query<NoteRow>(
