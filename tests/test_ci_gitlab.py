@@ -24,7 +24,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from checkers import DIGEST_PIN, tool
+from checkers import DIGEST_PIN, assert_clean, run, tool
 from hardstart.cli import app
 
 COMBOS: dict[str, dict[str, Any]] = {
@@ -155,25 +155,13 @@ def image_refs(config: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def test_gitlab_schema_accepts_the_pipeline(pipeline: Pipeline) -> None:
-    result = subprocess.run(
-        [tool("check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci", str(pipeline.path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    args = ["--builtin-schema", "vendor.gitlab-ci", str(pipeline.path)]
+    assert_clean(run("check-jsonschema", *args, cwd=pipeline.root))
 
 
 def test_yamllint_is_clean(pipeline: Pipeline) -> None:
-    result = subprocess.run(
-        [tool("yamllint"), "--strict", "-d", YAMLLINT_CONFIG, str(pipeline.path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    args = ["--strict", "-d", YAMLLINT_CONFIG, str(pipeline.path)]
+    assert_clean(run("yamllint", *args, cwd=pipeline.root))
 
 
 def test_only_the_chosen_provider_ships(pipeline: Pipeline) -> None:
