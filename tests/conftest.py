@@ -10,11 +10,13 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from hardstart import __version__
+from hardstart.cli import app
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 VERSION_TAG = f"v{__version__}"
@@ -122,6 +124,26 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real questions over a tiny template/, as a git repository tagged v<version>."""
     return make_template_repo(tmp_path_factory.mktemp("templates") / "tiny", TINY_FILES)
+
+
+_RENDERED: dict[tuple[tuple[str, str], ...], Path] = {}
+
+
+def render_project(
+    given: dict[str, Any], template_repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """`hardstart new` with these answers, rendered once per worker and answers (call it from a
+    function-scoped test, so that it runs inside that test's isolated HOME)."""
+    key = tuple(sorted((name, str(value)) for name, value in given.items()))
+    if key not in _RENDERED:
+        dest = tmp_path_factory.mktemp("project") / "out"
+        args = [arg for name, value in given.items() for arg in ("-d", f"{name}={value}")]
+        result = CliRunner().invoke(
+            app, ["new", "--template", str(template_repo), "-q", *args, str(dest)]
+        )
+        assert result.exit_code == 0, result.output
+        _RENDERED[key] = dest
+    return _RENDERED[key]
 
 
 @pytest.fixture

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from hardstart.cli import app
+from conftest import render_project
 from test_render import LEFTOVER_JINJA, MATRIX, combo_id
 
 EXACT_VERSION = re.compile(r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")
@@ -34,7 +33,6 @@ ISSUE_PUBLIC_ROUTES = {
     *("POST /v1/auth/register", "POST /v1/auth/login", "POST /v1/auth/refresh"),
 }
 CODE = ("src", "test", "bench")
-_RENDERED: dict[int, Path] = {}  # combination index → project, rendered once per worker
 
 
 @dataclass(frozen=True)
@@ -70,16 +68,9 @@ class Project:
 def generated_project(
     index: int, template_repo: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Project:
-    """The project generated for combination `index` of MATRIX, rendered once per worker."""
+    """The project generated for combination `index` of MATRIX."""
     given = {"project_name": "orders-api", **MATRIX[index]}
-    if index not in _RENDERED:
-        dest = tmp_path_factory.mktemp("baseline") / "out"
-        args = [arg for key, value in given.items() for arg in ("-d", f"{key}={value}")]
-        cli = ["new", "--template", str(template_repo), "-q", *args, str(dest)]
-        result = CliRunner().invoke(app, cli)
-        assert result.exit_code == 0, result.output
-        _RENDERED[index] = dest
-    return Project(_RENDERED[index], given)
+    return Project(render_project(given, template_repo, tmp_path_factory), given)
 
 
 @pytest.fixture(params=range(len(MATRIX)), ids=[combo_id(combo) for combo in MATRIX])

@@ -22,10 +22,9 @@ from typing import Any
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from checkers import DIGEST_PIN, assert_clean, run, tool
-from hardstart.cli import app
+from conftest import render_project
 
 COMBOS: dict[str, dict[str, Any]] = {
     "redis-node24": {"rate_limit_store": "redis", "node_major": 24, "kubernetes": True},
@@ -60,7 +59,6 @@ GATES = {
     "sast-gate",
 }
 _REAL_HOME = Path.home()  # before the isolated HOME of each test replaces it
-_RENDERED: dict[str, Path] = {}
 
 
 def node_bin() -> str:
@@ -73,16 +71,8 @@ def node_bin() -> str:
 
 
 def render(name: str, template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if name not in _RENDERED:
-        given = {"project_name": "orders-api", "ci_provider": "gitlab", **COMBOS[name]}
-        dest = tmp_path_factory.mktemp("gitlab") / "out"
-        args = [arg for key, value in given.items() for arg in ("-d", f"{key}={value}")]
-        result = CliRunner().invoke(
-            app, ["new", "--template", str(template_repo), "-q", *args, str(dest)]
-        )
-        assert result.exit_code == 0, result.output
-        _RENDERED[name] = dest
-    return _RENDERED[name]
+    given = {"project_name": "orders-api", "ci_provider": "gitlab", **COMBOS[name]}
+    return render_project(given, template_repo, tmp_path_factory)
 
 
 class Pipeline:

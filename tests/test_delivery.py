@@ -252,18 +252,6 @@ def test_k6_security_policy_license_codeowners(project: Project) -> None:
         assert codeowners.read_text(encoding="utf-8").splitlines()[-1].split()[1:] == owners.split()
 
 
-def test_shell_scripts_pass_shellcheck(project: Project) -> None:
-    scripts = [
-        str(path.relative_to(project.root))
-        for path in project.root.rglob("*")
-        if path.is_file()
-        and not {"node_modules", ".git"} & set(path.relative_to(project.root).parts)
-        and (path.suffix == ".sh" or path.read_bytes()[:11] in {b"#!/bin/sh\n", b"#!/usr/bin/"})
-    ]
-    if scripts:
-        assert_clean(run("shellcheck", *scripts, cwd=project.root))
-
-
 def test_this_repository_s_shell_scripts_pass_shellcheck() -> None:
     root = Path(__file__).resolve().parent.parent
     scripts = ["scripts/test", "scripts/update-lockfiles", ".ci/run"]

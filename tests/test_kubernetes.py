@@ -19,10 +19,9 @@ from typing import Any
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from checkers import tool
-from hardstart.cli import app
+from conftest import render_project
 
 COMBOS: list[dict[str, Any]] = [
     {
@@ -64,7 +63,6 @@ SECRET_LITERALS = (
     re.compile(r"://[^\s/:@]+:[^\s/@]+@"),  # credentials in any URL
     re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{40,}={0,2}(?![A-Za-z0-9+/_=-])"),  # keys
 )
-_RENDERED: dict[int, Path] = {}  # combination index → project, rendered once per worker
 
 Docs = list[dict[str, Any]]
 
@@ -78,16 +76,7 @@ def answers_of(index: int) -> dict[str, Any]:
 
 
 def render(index: int, template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The project for one combination, rendered once (inside the test's isolated HOME)."""
-    if index not in _RENDERED:
-        dest = tmp_path_factory.mktemp("kubernetes") / "out"
-        args = [arg for key, value in answers_of(index).items() for arg in ("-d", f"{key}={value}")]
-        result = CliRunner().invoke(
-            app, ["new", "--template", str(template_repo), "-q", *args, str(dest)]
-        )
-        assert result.exit_code == 0, result.output
-        _RENDERED[index] = dest
-    return _RENDERED[index]
+    return render_project(answers_of(index), template_repo, tmp_path_factory)
 
 
 @pytest.fixture(params=range(len(COMBOS)), ids=[combo_id(c) for c in COMBOS])
