@@ -133,8 +133,12 @@ def test_answers_file_records_the_version_and_no_local_path(
     assert result.exit_code == 0, result.output
     text = (workdir / "my-api" / ".copier-answers.yml").read_text(encoding="utf-8")
     recorded = yaml.safe_load(text)
-    assert recorded["_commit"] == VERSION_TAG == "v0.1.0"
-    assert recorded["_src_path"] == templates.TEMPLATE_ID
+    # The tiny template is no release: the recorded ref names its exact tree.
+    assert recorded["_commit"] == templates.identify(tiny_template)
+    assert recorded["_commit"].startswith(f"{VERSION_TAG}+unreleased.")
+    assert (
+        recorded["_src_path"] == templates.TEMPLATE_ID == "https://hardstart.invalid/hardstart.git"
+    )
     assert recorded["rate_limit_store"] == "redis"
     assert recorded["node_major"] == 24
     assert str(tmp_path) not in text
@@ -145,25 +149,25 @@ def test_answers_file_records_the_version_and_no_local_path(
 def test_answers_file_equals_what_copier_records_from_the_tagged_snapshot(
     runner: CliRunner, tiny_template: Path, workdir: Path
 ) -> None:
-    """`update` re-renders old versions from a snapshot repository; both must agree."""
+    """hardstart renders plain files; Copier rendering the tagged repository records the same
+    answers (plain Copier and Renovate update from that file)."""
     from copier import run_copy
 
     assert new(runner, tiny_template, *GOOD).exit_code == 0
     ours = yaml.safe_load((workdir / "my-api" / ".copier-answers.yml").read_text())
-
-    source = templates.from_path(tiny_template)
-    with templates.snapshot(source, "template") as repo:
-        run_copy(
-            str(repo),
-            workdir / "copier",
-            data={"project_name": "my-api"},
-            defaults=True,
-            quiet=True,
-            vcs_ref=source.ref,
-        )
-        theirs = yaml.safe_load((workdir / "copier" / ".copier-answers.yml").read_text())
-        assert theirs.pop("_src_path") == str(repo)
+    run_copy(
+        str(tiny_template),
+        workdir / "copier",
+        data={"project_name": "my-api"},
+        defaults=True,
+        quiet=True,
+        vcs_ref=VERSION_TAG,
+    )
+    theirs = yaml.safe_load((workdir / "copier" / ".copier-answers.yml").read_text())
+    assert theirs.pop("_src_path") == str(tiny_template)
+    assert theirs.pop("_commit") == VERSION_TAG
     assert ours.pop("_src_path") == templates.TEMPLATE_ID
+    assert ours.pop("_commit") == templates.identify(tiny_template)
     assert ours == theirs
 
 
@@ -189,7 +193,7 @@ def test_data_file_and_data_precedence(
     assert recorded["project_name"] == "from-file"
     assert recorded["license"] == "MIT"
     assert recorded["node_major"] == 22
-    assert recorded["_commit"] == VERSION_TAG
+    assert recorded["_commit"] == templates.identify(tiny_template)
 
 
 def test_scoped_name_defaults_to_the_bare_directory(
@@ -454,4 +458,4 @@ def test_wheel_bundles_the_template_and_works_without_the_repository(tmp_path: P
     assert Path(located.stdout.strip()).is_relative_to(site)
     recorded = yaml.safe_load((work / "w" / ".copier-answers.yml").read_text())
     assert recorded["_src_path"] == templates.TEMPLATE_ID
-    assert recorded["_commit"] == VERSION_TAG
+    assert recorded["_commit"] == templates.identify(REPO_ROOT)

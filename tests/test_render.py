@@ -17,7 +17,7 @@ import yaml
 from allpairspy import AllPairs
 from typer.testing import CliRunner
 
-from conftest import REPO_ROOT, VERSION_TAG
+from conftest import REPO_ROOT
 from hardstart import answers, questions
 from hardstart import template as templates
 from hardstart.cli import app
@@ -125,7 +125,8 @@ def check_project(dest: Path, template_dir: Path, given: dict[str, Any]) -> None
     assert uses_redis == (full["rate_limit_store"] == "redis"), sorted(dependencies)
 
     recorded = yaml.safe_load((dest / config.answers_file).read_text(encoding="utf-8"))
-    assert recorded == {"_commit": VERSION_TAG, "_src_path": templates.TEMPLATE_ID, **full}
+    ref = templates.identify(template_dir.parent)
+    assert recorded == {"_commit": ref, "_src_path": templates.TEMPLATE_ID, **full}
 
 
 @pytest.mark.parametrize("combo", MATRIX, ids=combo_id)

@@ -10,7 +10,8 @@ import pexpect
 import pytest
 import yaml
 
-from conftest import VERSION_TAG, git
+from conftest import git
+from hardstart.template import TEMPLATE_ID, identify
 
 pytestmark = pytest.mark.tty
 
@@ -103,8 +104,8 @@ def test_wizard_asks_validates_summarises_and_generates(tiny_template: Path, wor
     dest = workdir / "my-api"
     recorded = yaml.safe_load((dest / ".copier-answers.yml").read_text(encoding="utf-8"))
     assert recorded == {
-        "_commit": VERSION_TAG,
-        "_src_path": "hardstart",
+        "_commit": identify(tiny_template),
+        "_src_path": TEMPLATE_ID,
         "project_name": "my-api",
         "description": "A hardened REST API",
         "author": "Ada Team",

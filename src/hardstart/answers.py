@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from hardstart.errors import BadAnswer, UsageError
-from hardstart.questions import MISSING, Template
+from hardstart.questions import MISSING, Question, Template
 
 Answers = dict[str, Any]
 
@@ -44,30 +44,60 @@ def read_data_file(path: Path) -> dict[str, Any]:
     return {key: value for key, value in data.items() if not key.startswith("_")}
 
 
-def gather(
-    template: Template, data: Iterable[str] = (), data_file: Path | None = None
-) -> dict[str, Any]:
-    """Raw answers given on the command line; `--data` wins over `--data-file`.
-
-    Unknown question names are refused (Copier would silently ignore them; a typo here would
-    otherwise quietly fall back to a default)."""
+def gather_raw(data: Iterable[str] = (), data_file: Path | None = None) -> dict[str, Any]:
+    """Raw answers given on the command line; `--data` wins over `--data-file`."""
     provided: dict[str, Any] = {}
     if data_file is not None:
         provided.update(read_data_file(data_file))
     provided.update(parse_data(data))
+    return provided
+
+
+def gather(
+    template: Template, data: Iterable[str] = (), data_file: Path | None = None
+) -> dict[str, Any]:
+    """Raw answers given on the command line, for `template`.
+
+    Unknown question names are refused (Copier would silently ignore them; a typo here would
+    otherwise quietly fall back to a default)."""
+    provided = gather_raw(data, data_file)
     for key in provided:
         template.question(key)  # raises BadAnswer naming the unknown key
     return provided
 
 
-def resolve(template: Template, provided: Mapping[str, Any], *, complete: bool) -> Answers:
-    """Cast and validate `provided` answers, in question order.
+Asker = Callable[[Question, Any, Mapping[str, Any]], Any]
+"""Asks one question: (question, its valid default or MISSING, the answers so far) → raw answer."""
 
-    With `complete`, every question gets an answer: its default when none was provided, and
-    a question without a default and without an answer is an error naming it. Without
-    `complete`, only the provided answers are returned (validated).
+
+def _valid_default(
+    template: Template, question: Question, candidate: Any, context: Mapping[str, Any]
+) -> Any:
+    if candidate is MISSING:
+        return MISSING
+    try:
+        return template.check(question, candidate, context)
+    except BadAnswer:
+        return MISSING  # never offer a default that would be refused
+
+
+def walk(
+    template: Template,
+    given: Mapping[str, Any],
+    *,
+    ask: Asker | None = None,
+    prefill: Mapping[str, Any] | None = None,
+    complete: bool = True,
+) -> Answers:
+    """The one walk through the questions, in order, shared by the wizard, the flags and update.
+
+    A question in `given` is answered by it (validated, never asked). Any other question that
+    its `when` asks is put to `ask` with its default (from `prefill`, else the question's own),
+    or, without `ask`, takes that default when `complete` (a question without one is an
+    error naming it) and is left out otherwise. Skipped questions still feed their defaults to
+    later validators, as in Copier.
     """
-    context: dict[str, Any] = dict(provided)
+    context: dict[str, Any] = dict(given)
     answers: Answers = {}
     for question in template:
         if not template.is_asked(question, context):
@@ -75,8 +105,13 @@ def resolve(template: Template, provided: Mapping[str, Any], *, complete: bool) 
             if default is not MISSING:
                 context[question.name] = default
             continue
-        if question.name in provided:
-            value = provided[question.name]
+        if question.name in given:
+            value = given[question.name]
+        elif ask is not None:
+            candidate = (prefill or {}).get(question.name, MISSING)
+            if candidate is MISSING:
+                candidate = template.default(question, context)
+            value = ask(question, _valid_default(template, question, candidate, context), context)
         elif complete:
             value = template.default(question, context)
             if value is MISSING:
@@ -93,15 +128,21 @@ def resolve(template: Template, provided: Mapping[str, Any], *, complete: bool) 
     return answers
 
 
-def read_answers_file(project: Path, template: Template) -> dict[str, Any]:
-    """The answers recorded in a generated project (including `_commit` and `_src_path`)."""
-    path = project / template.answers_file
+def resolve(template: Template, provided: Mapping[str, Any], *, complete: bool) -> Answers:
+    """Cast and validate `provided` answers without asking (see `walk`)."""
+    return walk(template, provided, complete=complete)
+
+
+def name_from_destination(
+    template: Template, dest: Path, given: Mapping[str, Any]
+) -> dict[str, Any]:
+    """`hardstart new my-api`: the destination's name answers `project_name` when it is a valid
+    answer and none was given; otherwise nothing is taken from it."""
+    name = dest.absolute().name
+    if "project_name" in given or "project_name" not in template.by_name:
+        return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no answers file; was this project made by hardstart?") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise UsageError(f"{path}: cannot read answers: {error}") from error
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: expected a mapping")
-    return data
+        template.check(template.question("project_name"), name, given)
+    except BadAnswer:
+        return {}
+    return {"project_name": name}

@@ -9,14 +9,24 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
-from hardstart import __version__, answers, project, questions
+from hardstart import __version__, answers, project, questions, reports
 from hardstart import template as templates
 from hardstart.console import Output
-from hardstart.errors import EXIT_INTERRUPTED, EXIT_UNEXPECTED, HardstartError, UsageError
+from hardstart.errors import (
+    EXIT_CONFLICTS,
+    EXIT_INTERRUPTED,
+    EXIT_OUTDATED,
+    EXIT_UNEXPECTED,
+    EXIT_USAGE,
+    Conflicts,
+    HardstartError,
+    Outdated,
+    UsageError,
+)
 
 EXIT_CODES = (
     "Exit codes: 0 success · 1 unexpected failure, or declined at the confirmation"
@@ -142,15 +152,17 @@ def new(
     template = questions.load(source.root)
     given = answers.gather(template, data or (), data_file)
     prefill = answers.resolve(template, given, complete=False)
+    fixed: dict[str, Any] = {}
     if dest is not None:
         project.check_destination(dest)
+        fixed = answers.name_from_destination(template, dest, given)
 
     if not defaults and _is_terminal():
         from hardstart import prompts  # questionary only when asking
 
-        final = prompts.ask(template, prefill, Output(), lambda a: _destination(dest, a))
+        final = prompts.ask(template, prefill, Output(), lambda a: _destination(dest, a), fixed)
     else:
-        final = answers.resolve(template, given, complete=True)
+        final = answers.resolve(template, {**fixed, **given}, complete=True)
     target = _destination(dest, final)
 
     from hardstart import generator  # copier is slow to import
@@ -164,6 +176,237 @@ def new(
     out.result("Next steps:")
     out.result(f"  cd {shlex.quote(str(target))} && {NEXT_STEPS[0]}")
     out.result(f"  {NEXT_STEPS[1]}")
+
+
+# Options shared by the commands that take answers or a template.
+DataOption = Annotated[
+    list[str] | None,
+    typer.Option("--data", "-d", metavar="KEY=VALUE", help="Answer a question (repeatable)."),
+]
+DataFileOption = Annotated[
+    Path | None,
+    typer.Option("--data-file", metavar="FILE", help="YAML file of question: answer."),
+]
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Print only errors (and the wizard).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+TemplateOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--template",
+        metavar="DIR",
+        help="Template directory to use instead of the bundled one (template development).",
+    ),
+]
+ProjectArgument = Annotated[
+    Path,
+    typer.Argument(
+        metavar="DIR", help="The generated project (default: here).", show_default=False
+    ),
+]
+
+
+@app.command(epilog=EXIT_CODES)
+@boundary
+def update(
+    dest: ProjectArgument = Path(),
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            metavar="VERSION",
+            help="Template version to update to (default: this hardstart's).",
+        ),
+    ] = None,
+    data: DataOption = None,
+    data_file: DataFileOption = None,
+    defaults: Annotated[
+        bool,
+        typer.Option("--defaults", help="Ask nothing: new questions take --data or their default."),
+    ] = False,
+    plan_only: Annotated[
+        bool, typer.Option("--plan", help="Only say what the update would do; write nothing.")
+    ] = False,
+    as_json: JsonOption = False,
+    commit: Annotated[
+        bool, typer.Option("--commit", help="Commit the result (not when conflicts are left).")
+    ] = False,
+    trust: Annotated[
+        bool, typer.Option("--trust", help="Run migrations of a template fetched by URL.")
+    ] = False,
+    quiet: QuietOption = False,
+    template_dir: TemplateOption = None,
+) -> None:
+    """Re-apply the template to a project generated earlier, keeping your changes.
+
+    Three-way merge from the recorded template version to this hardstart's (or --to): your
+    edits stay, template changes arrive, and where both touched the same lines the file gets
+    conflict markers (exit 3). The result is left uncommitted for review unless --commit.
+    """
+    from hardstart import update as updates  # copier is slow to import
+
+    out = Output(quiet=quiet or as_json)
+    given = answers.gather_raw(data or (), data_file)
+    ask = None
+    if not (defaults or plan_only or as_json) and _is_terminal():
+        from hardstart import prompts
+
+        ask = prompts.update_wizard(Output())
+    request = updates.Request(to=to, template_dir=template_dir, data=given, ask=ask, trust=trust)
+    with updates.prepare(dest, request) as prepared:
+        plan = prepared.plan
+        if not plan_only and plan.changes:
+            updates.apply(prepared)
+            if commit and not plan.conflicts:
+                updates.commit(prepared, plan.commit_message())
+    reports.plan(out, plan, as_json=as_json, applied=not plan_only, committed=commit)
+    if plan.conflicts and not plan_only:
+        raise Conflicts(
+            f"conflicts left in {len(plan.conflicts)} file(s): {', '.join(plan.conflicts)};"
+            " resolve the markers, then commit"
+        )
+
+
+@app.command(epilog=EXIT_CODES)
+@boundary
+def check(
+    dest: ProjectArgument = Path(),
+    as_json: JsonOption = False,
+    quiet: QuietOption = False,
+    template_dir: TemplateOption = None,
+) -> None:
+    """Exit 0 when the project is at this hardstart's template version and every file the
+    template manages is as that version renders it; otherwise exit 5 with a report."""
+    from hardstart import checks
+
+    result = checks.check(dest, template_dir)
+    reports.check(Output(quiet=quiet), result, as_json=as_json)
+    if not result.ok:
+        raise Outdated(result.headline(), exit_code=EXIT_OUTDATED)
+
+
+fleet_app = typer.Typer(
+    help="Many generated repositories at once: status table, updates on branches.",
+    no_args_is_help=True,
+    epilog=EXIT_CODES,
+)
+app.add_typer(fleet_app, name="fleet")
+
+PathsArgument = Annotated[
+    list[Path] | None,
+    typer.Argument(metavar="PATH...", help="Repository directories.", show_default=False),
+]
+FromOption = Annotated[
+    Path | None,
+    typer.Option("--from", metavar="FILE", help="File listing repository directories, one a line."),
+]
+WorkersOption = Annotated[
+    int, typer.Option("--workers", "-j", min=1, max=64, help="Repositories handled in parallel.")
+]
+MarkdownOption = Annotated[
+    bool, typer.Option("--markdown", help="Print a Markdown table (for a pull-request comment).")
+]
+
+
+def _fleet_paths(paths: list[Path] | None, from_file: Path | None) -> list[Path]:
+    from hardstart import fleet
+
+    listed = list(paths or []) + (fleet.read_list(from_file) if from_file else [])
+    if not listed:
+        raise UsageError("name the repositories: PATH... or --from FILE")
+    return listed
+
+
+@fleet_app.command("status", epilog=EXIT_CODES)
+@boundary
+def fleet_status(
+    paths: PathsArgument = None,
+    from_file: FromOption = None,
+    workers: WorkersOption = 1,
+    as_json: JsonOption = False,
+    as_markdown: MarkdownOption = False,
+    template_dir: TemplateOption = None,
+) -> None:
+    """One row per repository: recorded version, outdated, drifted, dirty, not a project, error.
+
+    Exit 0 when every repository is current, clean and without drift; otherwise 5.
+    """
+    from hardstart import fleet
+
+    rows = fleet.run_all(fleet.status_one, _fleet_paths(paths, from_file), workers, template_dir)
+    reports.fleet(
+        Output(), rows, "hardstart fleet status", as_json=as_json, as_markdown=as_markdown
+    )
+    if any(row.state is not fleet.State.CURRENT for row in rows):
+        raise typer.Exit(EXIT_OUTDATED)
+
+
+@fleet_app.command("update", epilog=EXIT_CODES)
+@boundary
+def fleet_update(
+    paths: PathsArgument = None,
+    from_file: FromOption = None,
+    workers: WorkersOption = 1,
+    branch: Annotated[
+        str,
+        typer.Option(
+            "--branch", metavar="NAME", help="Branch to commit on; {version} is the target."
+        ),
+    ] = "hardstart/update-{version}",
+    to: Annotated[
+        str | None, typer.Option("--to", metavar="VERSION", help="Template version to reach.")
+    ] = None,
+    data: DataOption = None,
+    data_file: DataFileOption = None,
+    failed: Annotated[
+        bool,
+        typer.Option("--failed", help="Retry only the repositories the last run left unfinished."),
+    ] = False,
+    state: Annotated[
+        Path,
+        typer.Option("--state", metavar="FILE", help="Where the last run's outcomes are kept."),
+    ] = Path(".hardstart-fleet.json"),
+    as_json: JsonOption = False,
+    as_markdown: MarkdownOption = False,
+    template_dir: TemplateOption = None,
+) -> None:
+    """Update each repository on its own branch, with one commit listing the change.
+
+    The checkouts are not touched (the work happens in a temporary git worktree). Exit 0 when
+    every repository was updated cleanly or already current; 3 when conflicts were committed
+    for review; 2 when a repository was refused (dirty, not a project); 1 on other errors.
+    """
+    from hardstart import fleet
+
+    if failed:
+        retry = fleet.failed_last_time(state)
+        listed = (
+            [p for p in _fleet_paths(paths, from_file) if str(p) in {str(r) for r in retry}]
+            if (paths or from_file)
+            else retry
+        )
+    else:
+        listed = _fleet_paths(paths, from_file)
+    options = fleet.UpdateOptions(
+        to=to,
+        template_dir=template_dir,
+        data=answers.gather_raw(data or (), data_file),
+        branch=branch,
+    )
+    rows = fleet.run_all(fleet.update_one, listed, workers, options)
+    fleet.save_state(state, rows)
+    reports.fleet(
+        Output(), rows, "hardstart fleet update", as_json=as_json, as_markdown=as_markdown
+    )
+    states = {row.state for row in rows}
+    if states <= fleet.GOOD_UPDATES:
+        return
+    if fleet.State.ERROR in states:
+        raise typer.Exit(EXIT_UNEXPECTED)
+    if states & {fleet.State.DIRTY, fleet.State.NOT_A_PROJECT}:
+        raise typer.Exit(EXIT_USAGE)
+    raise typer.Exit(EXIT_CONFLICTS)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:

@@ -6,8 +6,11 @@ errors. Lines never wrap (soft_wrap), so an error stays one line however narrow 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+import sys
+from collections.abc import Iterable, Sequence
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -48,6 +51,23 @@ class Output:
         for key, value in rows:
             table.add_row(Text(key), Text(value))
         self.out.print(table)
+
+    def grid(self, headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+        """A table with a header row (results: suppressed by --quiet)."""
+        if self.quiet:
+            return
+        table = Table(*headers, box=box.SIMPLE_HEAD, show_edge=False)
+        for row in rows:
+            table.add_row(*(Text(cell) for cell in row))
+        self.out.print(table)
+
+    def json(self, data: object) -> None:
+        """Machine-readable output: plain JSON on stdout, never styled or wrapped."""
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+    def raw(self, text: str) -> None:
+        """Text exactly as given (Markdown reports) on stdout."""
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 def error(message: str) -> None:

@@ -71,7 +71,7 @@ def copy(
 ) -> None:
     """Render `source` with complete, validated `answers` into the existing directory `dest`.
 
-    The answers file records `_commit: v<version>` and `_src_path: hardstart`.
+    The answers file records the source's `_commit` (its ref) and `_src_path` (its id).
     """
     with (
         templates.plain_files(source, template.subdirectory) as root,
@@ -89,11 +89,11 @@ def copy(
             unsafe=False,
             cleanup_on_error=False,  # the caller owns (and removes) dest
         )
-    _record_source(dest / template.answers_file, str(root), source.ref)
+    _record_source(dest / template.answers_file, str(root), source.ref, source.src_path)
 
 
-def _record_source(answers_file: Path, rendered_from: str, ref: str) -> None:
-    """Record the template as Copier would for the tag `ref` of the repository TEMPLATE_ID.
+def _record_source(answers_file: Path, rendered_from: str, ref: str, src_path: str) -> None:
+    """Record the template as Copier would for the tag `ref` of the repository `src_path`.
 
     Copier rendered plain files, so it wrote their (machine-specific) path and no version.
     """
@@ -106,7 +106,7 @@ def _record_source(answers_file: Path, rendered_from: str, ref: str) -> None:
             f"template error: {answers_file.name} must be rendered from _copier_answers"
         )
     lines = [
-        f"_commit: {ref}\n_src_path: {templates.TEMPLATE_ID}\n"
+        yaml.safe_dump({"_commit": ref}) + yaml.safe_dump({"_src_path": src_path}, width=1000)
         if line.startswith("_src_path:")
         else line
         for line in text.splitlines(keepends=True)

@@ -14,21 +14,10 @@ from typing import Any
 
 import questionary
 
-from hardstart.answers import Answers
+from hardstart.answers import Answers, Asker, walk
 from hardstart.console import Output
 from hardstart.errors import Aborted, BadAnswer
 from hardstart.questions import MISSING, Question, Template
-
-
-def _valid_default(
-    template: Template, question: Question, candidate: Any, context: Mapping[str, Any]
-) -> Any:
-    if candidate is MISSING:
-        return MISSING
-    try:
-        return template.check(question, candidate, context)
-    except BadAnswer:
-        return MISSING  # never offer a default that would be refused
 
 
 def _display(value: Any) -> str:
@@ -70,39 +59,58 @@ def _ask_one(
     return template.check(question, raw, context)
 
 
+class Wizard:
+    """Asks questions one by one, under their group headings (an `answers.Asker`)."""
+
+    def __init__(self, template: Template, out: Output) -> None:
+        self.template = template
+        self.out = out
+        self.group: str | None = None
+
+    def __call__(self, question: Question, default: Any, context: Mapping[str, Any]) -> Any:
+        if question.group != self.group:
+            self.group = question.group
+            if self.group:
+                self.out.heading(self.group)
+        return _ask_one(self.template, question, default, context)
+
+
+def confirm(answers: Answers, out: Output, dest: Path | None, action: str) -> None:
+    """Show the answers and ask to go on; declining raises Aborted (nothing written)."""
+    rows = [(name, _display(value)) for name, value in answers.items()]
+    if dest is not None:
+        rows.append(("destination", str(dest)))
+    out.heading("Summary")
+    out.table(rows)
+    if not questionary.confirm(f"{action}?", default=True).unsafe_ask():
+        raise Aborted("aborted at the confirmation; nothing was written")
+
+
 def ask(
     template: Template,
     provided: Mapping[str, Any],
     out: Output,
     destination: Callable[[Answers], Path],
+    fixed: Mapping[str, Any] | None = None,
 ) -> Answers:
-    """Ask every question (pre-filled from `provided`), show a summary, confirm."""
-    context: dict[str, Any] = dict(provided)
-    answers: Answers = {}
-    group: str | None = None
-    for question in template:
-        if not template.is_asked(question, context):
-            default = template.default(question, context)
-            if default is not MISSING:
-                context[question.name] = default
-            continue
-        if question.group != group:
-            group = question.group
-            if group:
-                out.heading(group)
-        candidate = provided.get(question.name, MISSING)
-        if candidate is MISSING:
-            candidate = template.default(question, context)
-        default = _valid_default(template, question, candidate, context)
-        answers[question.name] = context[question.name] = _ask_one(
-            template, question, default, context
-        )
-
+    """Ask every question not `fixed` (pre-filled from `provided`), show a summary, confirm."""
+    answers = walk(template, fixed or {}, ask=Wizard(template, out), prefill=provided)
     dest = destination(answers)
-    rows = [(name, _display(value)) for name, value in answers.items()]
-    rows.append(("destination", str(dest)))
-    out.heading("Summary")
-    out.table(rows)
-    if not questionary.confirm(f"Generate the project in {dest}?", default=True).unsafe_ask():
-        raise Aborted("aborted at the confirmation; nothing was written")
+    confirm(answers, out, dest, f"Generate the project in {dest}")
     return answers
+
+
+def update_wizard(out: Output) -> Callable[[Template], Asker]:
+    """The wizard for an update's new questions, under a heading of their own."""
+
+    def start(template: Template) -> Asker:
+        wizard = Wizard(template, out)
+
+        def ask(question: Question, default: Any, context: Mapping[str, Any]) -> Any:
+            if wizard.group is None:
+                out.heading("New questions in this template version")
+            return wizard(question, default, context)
+
+        return ask
+
+    return start

@@ -59,8 +59,28 @@ def _cast_str(value: Any) -> str:
     raise ValueError(f"could not convert {value!r} to a string")
 
 
+_YES: Final = frozenset({"true", "yes", "on", "1"})
+_NO: Final = frozenset({"false", "no", "off", "0"})
+
+
 def _cast_bool(value: Any) -> bool:
-    # Mirrors copier._tools.cast_to_bool.
+    # Stricter than Copier, which reads any unknown word as true: `-d kubernetes=nope` must not
+    # switch an option on. Only yes/no words (any case) and the booleans 0/1 are answers.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        lower = value.strip().lower()
+        if lower in _YES:
+            return True
+        if lower in _NO:
+            return False
+    raise ValueError(f"not a yes/no answer: {value!r}")
+
+
+def is_true(value: Any) -> bool:
+    """Copier's truthiness of a rendered `when` condition (mirrors copier._tools.cast_to_bool)."""
     try:
         return bool(float(value))
     except (TypeError, ValueError):
@@ -91,7 +111,7 @@ _CASTS: Final[Mapping[str, Any]] = {
 _TYPE_WORDS: Final = {
     "int": "an integer",
     "float": "a number",
-    "bool": "yes or no",
+    "bool": "yes or no (true/false, yes/no, on/off, 1/0)",
     "json": "JSON",
     "yaml": "YAML",
     "str": "text",
@@ -207,7 +227,7 @@ class Template:
 
     def is_asked(self, question: Question, context: Mapping[str, Any]) -> bool:
         """Copier's `when`: a question whose condition is false is skipped."""
-        return _cast_bool(self.render(question.when, context))
+        return is_true(self.render(question.when, context))
 
     def default(self, question: Question, context: Mapping[str, Any]) -> Any:
         """The question's default, rendered and cast, or MISSING. Not validated."""

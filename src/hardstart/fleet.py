@@ -1,0 +1,247 @@
+"""Many repositories at once: `check` and `update` run per repository, in parallel worker
+processes (Copier changes the process's working directory, so threads would race), one result
+row per repository. One repository's failure never stops or touches another.
+
+`fleet update` never touches a repository's checkout: it works in a temporary git worktree on
+the branch `hardstart/update-<version>` (created from HEAD, or reused when it exists), commits
+there, and removes the worktree. Re-running on the same branch finds it already updated.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+from hardstart import checks, gitcmd, history
+from hardstart import template as templates
+from hardstart import update as updates
+from hardstart.errors import HardstartError, NotAProject, UsageError
+from hardstart.project import commit_all, open_generated
+
+DEFAULT_BRANCH: Final = "hardstart/update-{version}"
+DEFAULT_STATE: Final = Path(".hardstart-fleet.json")
+
+
+class State(str, Enum):
+    CURRENT = "current"
+    OUTDATED = "outdated"
+    DRIFTED = "drifted"
+    UPDATED = "updated"
+    CONFLICT = "conflict"
+    DIRTY = "dirty"
+    NOT_A_PROJECT = "not a project"
+    ERROR = "error"
+
+
+GOOD_UPDATES: Final = frozenset({State.UPDATED, State.CURRENT})
+
+
+@dataclass
+class Row:
+    """One repository's result."""
+
+    path: str
+    state: State
+    version: str = ""
+    target: str = ""
+    outdated: bool | None = None
+    drifted: list[str] = field(default_factory=list)
+    dirty: bool | None = None
+    branch: str = ""
+    conflicts: list[str] = field(default_factory=list)
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["state"] = self.state.value
+        return data
+
+
+def read_list(path: Path) -> list[Path]:
+    """Repository directories listed one per line (blank lines and # comments skipped)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise UsageError(f"--from {path}: cannot read: {error.strerror}") from error
+    base = path.parent
+    return [
+        (base / line.strip()) if not Path(line.strip()).is_absolute() else Path(line.strip())
+        for line in lines
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
+# -- status -------------------------------------------------------------------------------------
+
+
+def status_one(path: Path, template_dir: Path | None) -> Row:
+    try:
+        project = open_generated(path)
+        dirty = bool(project.dirty())
+        result = checks.check(path, template_dir, deep=False)
+    except NotAProject as error:
+        return Row(str(path), State.NOT_A_PROJECT, detail=error.message)
+    except HardstartError as error:
+        return Row(str(path), State.ERROR, detail=error.message)
+    state = (
+        State.DIRTY
+        if dirty
+        else State.OUTDATED
+        if result.outdated
+        else State.DRIFTED
+        if result.drifted
+        else State.CURRENT
+    )
+    return Row(
+        str(path),
+        state,
+        version=result.recorded,
+        target=result.installed,
+        outdated=result.outdated,
+        drifted=[d.path for d in result.drifted],
+        dirty=dirty,
+    )
+
+
+# -- update -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UpdateOptions:
+    to: str | None = None
+    template_dir: Path | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    branch: str = DEFAULT_BRANCH
+
+
+def _target_ref(options: UpdateOptions, src_path: str) -> str:
+    if options.to:
+        return options.to if options.to.startswith("v") else f"v{options.to}"
+    if not templates.is_bundled_id(src_path):
+        tags = templates.remote_tags(src_path)
+        if not tags:
+            raise UsageError(f"template repository {src_path}: no version tags")
+        return tags[-1]
+    return templates.resolve(options.template_dir).ref
+
+
+def _branch_exists(root: Path, branch: str) -> bool:
+    ref = f"refs/heads/{branch}"
+    return (
+        gitcmd.run("rev-parse", "--verify", "--quiet", ref, cwd=root, check=False).returncode == 0
+    )
+
+
+_NO_HOOKS: Final = ("-c", "core.hooksPath=/dev/null")
+
+
+def update_one(path: Path, options: UpdateOptions) -> Row:
+    try:
+        project = open_generated(path)
+        if dirty := project.dirty():
+            detail = f"uncommitted changes ({len(dirty)} paths); left untouched"
+            return Row(str(path), State.DIRTY, version=project.ref, dirty=True, detail=detail)
+        target = _target_ref(options, project.src_path)
+        history.parse_version(target)
+        branch = options.branch.format(version=target.removeprefix("v"))
+        existed = _branch_exists(project.root, branch)
+        worktree = Path(tempfile.mkdtemp(prefix="hardstart-fleet-"))
+        worktree.rmdir()  # git creates it
+        made_commit = False
+        try:
+            add = ["worktree", "add", "--quiet", str(worktree)]
+            add += [branch] if existed else ["-b", branch, "HEAD"]
+            gitcmd.run(*_NO_HOOKS, *add, cwd=project.root)
+            inner = worktree / project.prefix
+            request = updates.Request(
+                to=target, template_dir=options.template_dir, data=options.data
+            )
+            with updates.prepare(inner, request) as prepared:
+                plan = prepared.plan
+                row = Row(str(path), State.CURRENT, version=project.ref, target=plan.to_ref,
+                          branch=branch if existed else "", conflicts=plan.conflicts)  # fmt: skip
+                if not plan.changes:
+                    row.detail = f"already on {branch}" if existed else "already current"
+                    return row
+                updates.apply(prepared)
+                message = plan.commit_message()
+                if plan.conflicts:
+                    message += "\nResolve the conflict markers before merging.\n"
+                commit_all(inner, [c.path for c in plan.changes], message)
+                made_commit = True
+                row.branch = branch
+                row.state = State.CONFLICT if plan.conflicts else State.UPDATED
+                return row
+        finally:
+            gitcmd.run(
+                "worktree", "remove", "--force", str(worktree), cwd=project.root, check=False
+            )
+            shutil.rmtree(worktree, ignore_errors=True)
+            gitcmd.run("worktree", "prune", cwd=project.root, check=False)
+            if not existed and not made_commit:
+                gitcmd.run("branch", "--quiet", "-D", branch, cwd=project.root, check=False)
+    except NotAProject as error:
+        return Row(str(path), State.NOT_A_PROJECT, detail=error.message)
+    except HardstartError as error:
+        return Row(str(path), State.ERROR, detail=error.message)
+
+
+# -- running many -------------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def run_all(job: Callable[..., Row], paths: Iterable[Path], workers: int, *args: Any) -> list[Row]:
+    """`job(path, *args)` for every path, `workers` at a time, rows in the order given."""
+    listed = list(paths)
+    if workers <= 1 or len(listed) <= 1:
+        return [job(path, *args) for path in listed]
+    with ProcessPoolExecutor(max_workers=min(workers, len(listed))) as pool:
+        futures = [pool.submit(job, path, *args) for path in listed]
+        rows = []
+        for path, future in zip(listed, futures, strict=True):
+            try:
+                rows.append(future.result())
+            except Exception as error:  # noqa: BLE001 - one repository never stops the others
+                rows.append(Row(str(path), State.ERROR, detail=f"{type(error).__name__}: {error}"))
+        return rows
+
+
+def save_state(path: Path, rows: list[Row]) -> None:
+    data = {"repositories": {row.path: row.state.value for row in rows}}
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def failed_last_time(path: Path) -> list[Path]:
+    """The repositories the last `fleet update` did not update cleanly."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        states = data["repositories"]
+    except FileNotFoundError:
+        raise UsageError(f"--failed: no earlier run recorded in {path}") from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise UsageError(f"--failed: cannot read {path}: {error}") from error
+    good = {state.value for state in GOOD_UPDATES}
+    return [Path(repo) for repo, state in states.items() if state not in good]
+
+
+def markdown(rows: list[Row], title: str) -> str:
+    """A Markdown table for a pull-request comment or a report."""
+    out = [
+        f"### {title}",
+        "",
+        "| repository | state | version | target | detail |",
+        "|---|---|---|---|---|",
+    ]
+    for row in rows:
+        detail = row.detail or ", ".join(row.drifted or row.conflicts)
+        cells = [row.path, row.state.value, row.version, row.target, detail.replace("|", "\\|")]
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,82 @@
+"""How results are shown: tables and lines for people, JSON for programs, Markdown for pull
+requests. Commands build result objects; this module only renders them."""
+
+from __future__ import annotations
+
+from hardstart.checks import CheckResult
+from hardstart.console import Output
+from hardstart.fleet import Row, markdown
+from hardstart.plan import Outcome, Plan
+
+
+def plan(out: Output, result: Plan, *, as_json: bool, applied: bool, committed: bool) -> None:
+    if as_json:
+        out.json({**result.to_json(), "applied": applied and bool(result.changes)})
+        return
+    rows = [
+        (change.path, change.outcome.value, change.note)
+        for change in result.files
+        if change.outcome is not Outcome.UNCHANGED
+    ]
+    lines = result.summary()
+    out.result(lines[0], style="bold")
+    if rows:
+        out.grid(("file", "outcome", "note"), rows)
+    unchanged = len(result.having(Outcome.UNCHANGED))
+    out.result(f"{unchanged} template file(s) unchanged.")
+    for line in lines[lines.index("new questions:") if "new questions:" in lines else len(lines) :]:
+        out.result(line)
+    if result.migrations:
+        out.result("migrations: " + "; ".join(result.migrations))
+    for action in result.actions:
+        out.result(f"to do: {action}", style="yellow")
+    if not applied:
+        out.result("Plan only: nothing was written.")
+    elif result.changes:
+        out.result(
+            "Committed."
+            if committed and not result.conflicts
+            else "Review with `git diff`, run `npm ci && npm test`, then commit."
+        )
+
+
+def check(out: Output, result: CheckResult, *, as_json: bool) -> None:
+    if as_json:
+        out.json(result.to_json())
+        return
+    if result.ok:
+        out.result(f"{result.project}: current ({result.recorded}), no drift.", style="green")
+        return
+    if result.outdated:
+        change = {None: "", True: "; updating changes files", False: "; updating changes no file"}
+        out.result(f"outdated: {result.recorded} → {result.installed}{change[result.would_change]}")
+    for drift in result.drifted:
+        out.result(f"drifted: {drift.path} ({drift.state})", style="yellow")
+        if drift.diff:
+            out.result(drift.diff)
+
+
+def fleet(out: Output, rows: list[Row], title: str, *, as_json: bool, as_markdown: bool) -> None:
+    if as_json:
+        out.json([row.to_json() for row in rows])
+        return
+    if as_markdown:
+        out.raw(markdown(rows, title))
+        return
+    out.grid(
+        ("repository", "state", "version", "target", "detail"),
+        [
+            (
+                row.path,
+                row.state.value,
+                row.version,
+                row.target,
+                row.detail or ", ".join(row.drifted or row.conflicts),
+            )
+            for row in rows
+        ],
+    )
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.state.value] = counts.get(row.state.value, 0) + 1
+    out.result(", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
