@@ -20,6 +20,7 @@ import pathspec
 from hardstart import history, merge, questions
 from hardstart import template as templates
 from hardstart import update as updates
+from hardstart.errors import Untrusted
 from hardstart.project import Generated, open_generated
 
 DIFF_LINES = 12
@@ -94,7 +95,7 @@ def drift(
     template = questions.load(source.root)
     rendered = updates.render(source, template, project.answers, "check")
     owned = pathspec.PathSpec.from_lines(
-        "gitwildmatch", template.settings.get("skip_if_exists") or []
+        "gitignore", template.settings.get("skip_if_exists") or []
     )
     sections = dict(template.settings.get("hardstart_user_sections") or {})
     found = []
@@ -118,7 +119,9 @@ def drift(
     return found
 
 
-def check(path: Path, template_dir: Path | None = None, *, deep: bool = True) -> CheckResult:
+def check(
+    path: Path, template_dir: Path | None = None, *, deep: bool = True, trust: bool = False
+) -> CheckResult:
     """Compare the project at `path` with the installed template (or `template_dir`).
 
     With `deep`, an outdated project is also asked whether updating would change anything
@@ -141,6 +144,10 @@ def check(path: Path, template_dir: Path | None = None, *, deep: bool = True) ->
         )
         result.drifted = drift(project, stack, local)
     if deep and outdated and not project.dirty():
-        with updates.prepare(path, updates.Request(template_dir=template_dir)) as prepared:
-            result.would_change = bool(prepared.plan.changes)
+        request = updates.Request(template_dir=template_dir, trust=trust)
+        try:
+            with updates.prepare(path, request) as prepared:
+                result.would_change = bool(prepared.plan.changes)
+        except Untrusted:
+            result.would_change = None  # its migrations would have to run: unknown untrusted
     return result

@@ -7,13 +7,14 @@ import shlex
 import signal
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 
-from hardstart import __version__, answers, project, questions, reports
+from hardstart import __version__, answers, history, project, questions, reports
 from hardstart import template as templates
 from hardstart.console import Output
 from hardstart.errors import (
@@ -107,77 +108,6 @@ def _destination(dest: Path | None, given: answers.Answers) -> Path:
     return project.default_destination(name)
 
 
-@app.command(epilog=EXIT_CODES)
-@boundary
-def new(
-    dest: Annotated[
-        Path | None,
-        typer.Argument(
-            metavar="DEST",
-            help="Directory to create (default: the project name).",
-            show_default=False,
-        ),
-    ] = None,
-    data: Annotated[
-        list[str] | None,
-        typer.Option("--data", "-d", metavar="KEY=VALUE", help="Answer a question (repeatable)."),
-    ] = None,
-    data_file: Annotated[
-        Path | None,
-        typer.Option("--data-file", metavar="FILE", help="YAML file of question: answer."),
-    ] = None,
-    defaults: Annotated[
-        bool,
-        typer.Option("--defaults", help="Ask nothing: use --data, then each question's default."),
-    ] = False,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print only errors (and the wizard).")
-    ] = False,
-    template_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--template",
-            metavar="DIR",
-            help="Template directory to use instead of the bundled one (template development).",
-        ),
-    ] = None,
-) -> None:
-    """Generate a project in DEST.
-
-    On a terminal it asks the template's questions. Otherwise, or with --defaults, it asks
-    nothing: answers come from --data, --data-file and the questions' defaults.
-    """
-    out = Output(quiet=quiet)
-    source = templates.resolve(template_dir)
-    template = questions.load(source.root)
-    given = answers.gather(template, data or (), data_file)
-    prefill = answers.resolve(template, given, complete=False)
-    fixed: dict[str, Any] = {}
-    if dest is not None:
-        project.check_destination(dest)
-        fixed = answers.name_from_destination(template, dest, given)
-
-    if not defaults and _is_terminal():
-        from hardstart import prompts  # questionary only when asking
-
-        final = prompts.ask(template, prefill, Output(), lambda a: _destination(dest, a), fixed)
-    else:
-        final = answers.resolve(template, {**fixed, **given}, complete=True)
-    target = _destination(dest, final)
-
-    from hardstart import generator  # copier is slow to import
-
-    out.progress(f"Generating {target} from template {source.ref}...")
-    with project.staging(target) as staging:
-        generator.copy(source, template, final, staging)
-        project.init_repository(staging, f"Generate project from hardstart template {source.ref}")
-
-    out.result(f"Created {target} (a git repository with one commit).", style="green")
-    out.result("Next steps:")
-    out.result(f"  cd {shlex.quote(str(target))} && {NEXT_STEPS[0]}")
-    out.result(f"  {NEXT_STEPS[1]}")
-
-
 # Options shared by the commands that take answers or a template.
 DataOption = Annotated[
     list[str] | None,
@@ -205,6 +135,103 @@ ProjectArgument = Annotated[
         metavar="DIR", help="The generated project (default: here).", show_default=False
     ),
 ]
+
+
+def _generate(
+    out: Output,
+    source: templates.TemplateSource,
+    dest: Path | None,
+    data: list[str] | None,
+    data_file: Path | None,
+    defaults: bool,
+) -> Path:
+    template = questions.load(source.root)
+    given = answers.gather(template, data or (), data_file)
+    prefill = answers.resolve(template, given, complete=False)
+    fixed: dict[str, Any] = {}
+    if dest is not None:
+        project.check_destination(dest)
+        fixed = answers.name_from_destination(template, dest, given)
+
+    if not defaults and _is_terminal():
+        from hardstart import prompts  # questionary only when asking
+
+        final = prompts.ask(template, prefill, Output(), lambda a: _destination(dest, a), fixed)
+    else:
+        final = answers.resolve(template, {**fixed, **given}, complete=True)
+    target = _destination(dest, final)
+
+    from hardstart import generator  # copier is slow to import
+
+    out.progress(f"Generating {target} from template {source.ref}...")
+    with project.staging(target) as staging:
+        generator.copy(source, template, final, staging)
+        project.init_repository(staging, f"Generate project from hardstart template {source.ref}")
+
+    return target
+
+
+@app.command(epilog=EXIT_CODES)
+@boundary
+def new(
+    dest: Annotated[
+        Path | None,
+        typer.Argument(
+            metavar="DEST",
+            help="Directory to create (default: the project name).",
+            show_default=False,
+        ),
+    ] = None,
+    data: DataOption = None,
+    data_file: DataFileOption = None,
+    defaults: Annotated[
+        bool,
+        typer.Option("--defaults", help="Ask nothing: use --data, then each question's default."),
+    ] = False,
+    quiet: QuietOption = False,
+    template_dir: TemplateOption = None,
+    template_url: Annotated[
+        str | None,
+        typer.Option(
+            "--template-url",
+            metavar="URL",
+            help="Your organisation's template repository (https git URL), at its newest tag;"
+            " recorded so that plain Copier and Renovate can update the project too.",
+        ),
+    ] = None,
+    template_version: Annotated[
+        str | None,
+        typer.Option(
+            "--template-version",
+            metavar="VERSION",
+            help="An earlier released template version (of the bundled history, or of"
+            " --template-url) instead of the newest.",
+        ),
+    ] = None,
+) -> None:
+    """Generate a project in DEST.
+
+    On a terminal it asks the template's questions. Otherwise, or with --defaults, it asks
+    nothing: answers come from --data, --data-file and the questions' defaults.
+    """
+    out = Output(quiet=quiet)
+    if template_dir is not None and (template_url or template_version):
+        raise UsageError("--template excludes --template-url and --template-version")
+    ref = history.as_ref(template_version) if template_version else None
+    with ExitStack() as stack:
+        if template_url is not None:
+            url = templates.check_url(template_url)
+            source = stack.enter_context(templates.from_url(url, ref))
+        elif ref is not None:
+            source = stack.enter_context(templates.bundled_release(ref))
+        else:
+            source = templates.resolve(template_dir)
+        target = _generate(out, source, dest, data, data_file, defaults)
+
+    out.result(f"Created {target} (a git repository with one commit).", style="green")
+    out.result("Next steps:")
+    out.result(f"  cd {shlex.quote(str(target))} && {NEXT_STEPS[0]}")
+    out.result(f"  {NEXT_STEPS[1]}")
 
 
 @app.command(epilog=EXIT_CODES)
@@ -273,6 +300,9 @@ def update(
 def check(
     dest: ProjectArgument = Path(),
     as_json: JsonOption = False,
+    trust: Annotated[
+        bool, typer.Option("--trust", help="Run migrations of a template fetched by URL.")
+    ] = False,
     quiet: QuietOption = False,
     template_dir: TemplateOption = None,
 ) -> None:
@@ -280,7 +310,7 @@ def check(
     template manages is as that version renders it; otherwise exit 5 with a report."""
     from hardstart import checks
 
-    result = checks.check(dest, template_dir)
+    result = checks.check(dest, template_dir, trust=trust)
     reports.check(Output(quiet=quiet), result, as_json=as_json)
     if not result.ok:
         raise Outdated(result.headline(), exit_code=EXIT_OUTDATED)

@@ -123,7 +123,7 @@ class UpdateOptions:
 
 def _target_ref(options: UpdateOptions, src_path: str) -> str:
     if options.to:
-        return options.to if options.to.startswith("v") else f"v{options.to}"
+        return history.as_ref(options.to)
     if not templates.is_bundled_id(src_path):
         tags = templates.remote_tags(src_path)
         if not tags:

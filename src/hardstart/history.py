@@ -79,6 +79,12 @@ def parse_version(ref: str) -> Version:
         ) from None
 
 
+def as_ref(version: str) -> str:
+    """`0.2.0` or `v0.2.0` as the tag `v0.2.0` (checked)."""
+    parse_version(version)
+    return version if version.startswith("v") else f"v{version}"
+
+
 def unreleased_ref(version: str, tree: str) -> str:
     """What a project rendered from an unreleased template tree records as its `_commit`."""
     return f"v{version}+unreleased.{tree[:12]}"

@@ -20,6 +20,8 @@ def plan(out: Output, result: Plan, *, as_json: bool, applied: bool, committed: 
     ]
     lines = result.summary()
     out.result(lines[0], style="bold")
+    if not result.changes:
+        out.result(lines[1])
     if rows:
         out.grid(("file", "outcome", "note"), rows)
     unchanged = len(result.having(Outcome.UNCHANGED))

@@ -15,6 +15,7 @@ the release tag whose files rendered the project, or an unreleased ref naming th
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -129,6 +130,20 @@ def _scratch() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+_URL: Final = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[^\s?#]+$")
+
+
+def check_url(url: str) -> str:
+    """An organisation's template repository: an https git URL (Renovate's Copier manager
+    takes nothing else, and it carries no machine path)."""
+    if not _URL.match(url):
+        raise UsageError(
+            f"--template-url {url}: expected an https git URL, e.g."
+            " https://git.example.com/platform/hardstart-template.git"
+        )
+    return url
+
+
 def remote_tags(url: str) -> list[str]:
     """The version tags of the template repository at `url`, oldest first."""
     listed = gitcmd.run("ls-remote", "--tags", "--refs", url, cwd=Path.cwd(), check=False)
@@ -149,11 +164,15 @@ def remote_tags(url: str) -> list[str]:
 def from_url(url: str, ref: str | None = None, trust: bool = False) -> Iterator[TemplateSource]:
     """The template repository at `url` (git, with the user's git configuration) as of the tag
     `ref`, or its newest version tag. Its migrations run only when `trust` is given."""
+    tags = remote_tags(url)
+    if not tags:
+        raise UsageError(f"template repository {url}: no version tags (v<major>.<minor>...)")
     if ref is None:
-        tags = remote_tags(url)
-        if not tags:
-            raise UsageError(f"template repository {url}: no version tags (v<major>.<minor>...)")
         ref = tags[-1]
+    elif ref not in tags:
+        raise UsageError(
+            f"template version {ref}: no such version in {url} (it has {', '.join(tags)})"
+        )
     with _scratch() as clone:
         result = gitcmd.run(
             "clone", "--quiet", "--depth=1", f"--branch={ref}", "--", url, str(clone),

@@ -144,17 +144,12 @@ def _scratch(name: str) -> Iterator[Path]:
 # -- sources -------------------------------------------------------------------------------------
 
 
-def _normalise(ref: str) -> str:
-    history.parse_version(ref)
-    return ref if ref.startswith("v") else f"v{ref}"
-
-
 def _sources(
     stack: ExitStack, project: Generated, request: Request
 ) -> tuple[TemplateSource, TemplateSource]:
     """The old and the new template versions, as plain files."""
     local = templates.from_path(request.template_dir) if request.template_dir else None
-    to = _normalise(request.to) if request.to else None
+    to = history.as_ref(request.to) if request.to else None
     if templates.is_bundled_id(project.src_path):
         old = stack.enter_context(templates.bundled_release(project.ref, local))
         if to is not None:
@@ -380,7 +375,7 @@ def prepare(path: Path, request: Request) -> Iterator[Prepared]:
             theirs=theirs,
             labels=("yours", f"template {old.ref}", f"template {new.ref}"),
             owned=pathspec.PathSpec.from_lines(
-                "gitwildmatch", new_template.settings.get("skip_if_exists") or []
+                "gitignore", new_template.settings.get("skip_if_exists") or []
             ),
             sections=dict(new_template.settings.get("hardstart_user_sections") or {}),
             answers_file=project.answers_file,
