@@ -63,7 +63,9 @@ greeting:
 
 V3: dict[str, str | None] = {
     "src/greeting.ts.jinja": "export const greeting = '{{ salutation }}';\n",
-    "src/security.ts": "export const csp = 'v2';\nexport const hsts = true;\nexport const v3 = 1;\n",
+    "src/security.ts": (
+        "export const csp = 'v2';\nexport const hsts = true;\nexport const v3 = 1;\n"
+    ),
 }
 V3_QUESTIONS = """
 audit_job:

@@ -132,7 +132,8 @@ def test_plan_says_what_the_update_then_does(v1: Path) -> None:
     assert state(v1) == before, "--plan wrote something"
     outcomes = {f["path"]: f["outcome"] for f in plan["files"] if f["outcome"] != "unchanged"}
     assert outcomes == EXPECTED_V1_TO_V2
-    assert plan["from"] == "v1.0.0" and plan["to"] == "v2.0.0"
+    assert plan["from"] == "v1.0.0"
+    assert plan["to"] == "v2.0.0"
     assert plan["new_questions"] == {"audit_job": False, "greeting": "hello"}
     assert plan["conflicts"] == ["src/security.ts"]
 
@@ -328,7 +329,8 @@ def test_update_refuses_and_changes_nothing(
     result = invoke("update", str(v1), *target, *args)
     assert result.exit_code == EXIT_USAGE, result.output
     errors = result.stderr.strip().splitlines()
-    assert len(errors) == 1 and errors[0].startswith("error: "), result.stderr
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith("error: ")
     assert message in errors[0]
     assert "Traceback" not in result.output
     assert state(v1) == before
@@ -390,7 +392,8 @@ def test_check_reports_outdated_then_current_then_drift(
     outdated = invoke("check", str(project), "--json", "--trust")
     assert outdated.exit_code == EXIT_OUTDATED
     report = json.loads(outdated.stdout)
-    assert report["outdated"] is True and report["installed"] == "v3.0.0"
+    assert report["outdated"] is True
+    assert report["installed"] == "v3.0.0"
     assert report["update_would_change"] is True
     assert report["drifted"] == []
 

@@ -94,9 +94,7 @@ def drift(
         source = stack.enter_context(templates.from_url(project.src_path, project.ref))
     template = questions.load(source.root)
     rendered = updates.render(source, template, project.answers, "check")
-    owned = pathspec.PathSpec.from_lines(
-        "gitignore", template.settings.get("skip_if_exists") or []
-    )
+    owned = pathspec.PathSpec.from_lines("gitignore", template.settings.get("skip_if_exists") or [])
     sections = dict(template.settings.get("hardstart_user_sections") or {})
     found = []
     for path, expected in sorted(rendered.items()):
