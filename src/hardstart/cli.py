@@ -397,6 +397,9 @@ def fleet_update(
         Path,
         typer.Option("--state", metavar="FILE", help="Where the last run's outcomes are kept."),
     ] = Path(".hardstart-fleet.json"),
+    trust: Annotated[
+        bool, typer.Option("--trust", help="Run migrations of a template fetched by URL.")
+    ] = False,
     as_json: JsonOption = False,
     as_markdown: MarkdownOption = False,
     template_dir: TemplateOption = None,
@@ -405,7 +408,8 @@ def fleet_update(
 
     The checkouts are not touched (the work happens in a temporary git worktree). Exit 0 when
     every repository was updated cleanly or already current; 3 when conflicts were committed
-    for review; 2 when a repository was refused (dirty, not a project); 1 on other errors.
+    for review; 2 when a repository was refused (dirty, not a project, not in git); 1 on other
+    errors.
     """
     from hardstart import fleet
 
@@ -423,6 +427,7 @@ def fleet_update(
         template_dir=template_dir,
         data=answers.gather_raw(data or (), data_file),
         branch=branch,
+        trust=trust,
     )
     rows = fleet.run_all(fleet.update_one, listed, workers, options)
     fleet.save_state(state, rows)
@@ -434,7 +439,7 @@ def fleet_update(
         return
     if fleet.State.ERROR in states:
         raise typer.Exit(EXIT_UNEXPECTED)
-    if states & {fleet.State.DIRTY, fleet.State.NOT_A_PROJECT}:
+    if states & {fleet.State.DIRTY, fleet.State.NOT_A_PROJECT, fleet.State.NOT_GIT}:
         raise typer.Exit(EXIT_USAGE)
     raise typer.Exit(EXIT_CONFLICTS)
 

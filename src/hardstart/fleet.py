@@ -22,7 +22,7 @@ from typing import Any, Final, TypeVar
 from hardstart import checks, gitcmd, history
 from hardstart import template as templates
 from hardstart import update as updates
-from hardstart.errors import HardstartError, NotAProject, UsageError
+from hardstart.errors import HardstartError, NotAProject, NotARepository, UsageError
 from hardstart.project import commit_all, open_generated
 
 DEFAULT_BRANCH: Final = "hardstart/update-{version}"
@@ -37,6 +37,7 @@ class State(str, Enum):
     CONFLICT = "conflict"
     DIRTY = "dirty"
     NOT_A_PROJECT = "not a project"
+    NOT_GIT = "not a git repository"
     ERROR = "error"
 
 
@@ -88,6 +89,8 @@ def status_one(path: Path, template_dir: Path | None) -> Row:
         result = checks.check(path, template_dir, deep=False)
     except NotAProject as error:
         return Row(str(path), State.NOT_A_PROJECT, detail=error.message)
+    except NotARepository as error:
+        return Row(str(path), State.NOT_GIT, detail=error.message)
     except HardstartError as error:
         return Row(str(path), State.ERROR, detail=error.message)
     state = (
@@ -119,6 +122,7 @@ class UpdateOptions:
     template_dir: Path | None = None
     data: Mapping[str, Any] = field(default_factory=dict)
     branch: str = DEFAULT_BRANCH
+    trust: bool = False
 
 
 def _target_ref(options: UpdateOptions, src_path: str) -> str:
@@ -161,7 +165,7 @@ def update_one(path: Path, options: UpdateOptions) -> Row:
             gitcmd.run(*_NO_HOOKS, *add, cwd=project.root)
             inner = worktree / project.prefix
             request = updates.Request(
-                to=target, template_dir=options.template_dir, data=options.data
+                to=target, template_dir=options.template_dir, data=options.data, trust=options.trust
             )
             with updates.prepare(inner, request) as prepared:
                 plan = prepared.plan
@@ -189,6 +193,8 @@ def update_one(path: Path, options: UpdateOptions) -> Row:
                 gitcmd.run("branch", "--quiet", "-D", branch, cwd=project.root, check=False)
     except NotAProject as error:
         return Row(str(path), State.NOT_A_PROJECT, detail=error.message)
+    except NotARepository as error:
+        return Row(str(path), State.NOT_GIT, detail=error.message)
     except HardstartError as error:
         return Row(str(path), State.ERROR, detail=error.message)
 

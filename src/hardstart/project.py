@@ -14,7 +14,7 @@ from typing import Any, Final
 import yaml
 
 from hardstart import gitcmd
-from hardstart.errors import NotAProject, UsageError
+from hardstart.errors import NotAProject, NotARepository, UsageError
 from hardstart.questions import DEFAULT_ANSWERS_FILE
 
 # Used only when the user has no git identity configured.
@@ -218,7 +218,7 @@ def open_generated(path: Path, answers_file: str = DEFAULT_ANSWERS_FILE) -> Gene
     recorded = read_recorded(root, answers_file)
     inside = gitcmd.run("rev-parse", "--absolute-git-dir", "--show-prefix", cwd=root, check=False)
     if inside.returncode != 0:
-        raise UsageError(
+        raise NotARepository(
             f"{path}: not a git repository; updates are merged into git-tracked files so you"
             " can review them (run git init and commit first)"
         )
