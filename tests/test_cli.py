@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -459,3 +460,70 @@ def test_wheel_bundles_the_template_and_works_without_the_repository(tmp_path: P
     recorded = yaml.safe_load((work / "w" / ".copier-answers.yml").read_text())
     assert recorded["_src_path"] == templates.TEMPLATE_ID
     assert recorded["_commit"] == templates.identify(REPO_ROOT)
+
+    # The release history travels in the wheel: an earlier version renders with no repository.
+    assert {"hardstart/_history/template.bundle", "hardstart/_history/releases.json"} <= set(names)
+    old = subprocess.run(
+        [sys.executable, "-m", "hardstart", "new", "--defaults", "-q", "--template-version",
+         "0.1.0", "old"],
+        cwd=work, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert old.returncode == 0, old.stderr
+    assert yaml.safe_load((work / "old" / ".copier-answers.yml").read_text())["_commit"] == "v0.1.0"
+
+
+def test_sdist_carries_the_template_history(tmp_path: Path) -> None:
+    hatchling = Path(sys.executable).parent / "hatchling"
+    build = subprocess.run(
+        [str(hatchling), "build", "--target", "sdist", "--directory", str(tmp_path)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert build.returncode == 0, build.stderr
+    (sdist,) = tmp_path.glob("hardstart-*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    assert {"history/template.bundle", "history/releases.json", "copier.yml"} <= names
+
+
+# -- answers: yes/no words, the name from the destination ----------------------------------------
+
+
+@pytest.mark.parametrize("word", ["nope", "flase", "2", "yess", ""])
+def test_a_yes_no_answer_takes_only_yes_no_words(
+    runner: CliRunner, tiny_template: Path, workdir: Path, word: str
+) -> None:
+    result = new(runner, tiny_template, *GOOD, "-d", f"compose={word}")
+    assert result.exit_code == EXIT_USAGE
+    assert_one_error_line(result, "compose: must be yes or no")
+    assert leftovers(workdir) == []
+
+
+@pytest.mark.parametrize(
+    ("word", "value"),
+    [("true", True), ("YES", True), ("On", True), ("1", True), ("False", False), ("no", False),
+     ("OFF", False), ("0", False)],
+)  # fmt: skip
+def test_yes_no_words_in_any_case(
+    runner: CliRunner, tiny_template: Path, workdir: Path, word: str, value: bool
+) -> None:
+    result = new(runner, tiny_template, *GOOD, "-d", f"compose={word}", "-q")
+    assert result.exit_code == 0, result.output
+    assert (
+        yaml.safe_load((workdir / "my-api" / ".copier-answers.yml").read_text())["compose"] is value
+    )
+
+
+def test_project_name_comes_from_the_destination(
+    runner: CliRunner, tiny_template: Path, workdir: Path
+) -> None:
+    result = new(runner, tiny_template, "--defaults", "-q", "orders-api")
+    assert result.exit_code == 0, result.output
+    recorded = yaml.safe_load((workdir / "orders-api" / ".copier-answers.yml").read_text())
+    assert recorded["project_name"] == "orders-api"
+    # Not a valid npm name: the question is required again.
+    bad = new(runner, tiny_template, "--defaults", "-q", "Orders API")
+    assert bad.exit_code == EXIT_USAGE
+    assert "project_name: an answer is required" in bad.stderr

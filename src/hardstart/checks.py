@@ -125,10 +125,10 @@ def check(
     With `deep`, an outdated project is also asked whether updating would change anything
     (a full update plan, which needs a clean tree; otherwise left unknown)."""
     project = open_generated(path)
-    local = templates.from_path(template_dir) if template_dir else None
+    local = templates.resolve(template_dir)
     with ExitStack() as stack:
         if templates.is_bundled_id(project.src_path):
-            installed = local or templates.bundled()
+            installed = local
         else:
             tags = templates.remote_tags(project.src_path)
             installed = templates.TemplateSource(

@@ -148,14 +148,12 @@ def _sources(
     stack: ExitStack, project: Generated, request: Request
 ) -> tuple[TemplateSource, TemplateSource]:
     """The old and the new template versions, as plain files."""
-    local = templates.from_path(request.template_dir) if request.template_dir else None
     to = history.as_ref(request.to) if request.to else None
     if templates.is_bundled_id(project.src_path):
+        # The installed (or given) template stands in for its own version, released or not.
+        local = templates.resolve(request.template_dir)
         old = stack.enter_context(templates.bundled_release(project.ref, local))
-        if to is not None:
-            new = stack.enter_context(templates.bundled_release(to, local))
-        else:
-            new = local or templates.bundled()
+        new = stack.enter_context(templates.bundled_release(to, local)) if to else local
     else:
         old = stack.enter_context(templates.from_url(project.src_path, project.ref, request.trust))
         new = stack.enter_context(templates.from_url(project.src_path, to, request.trust))
