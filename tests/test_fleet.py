@@ -85,7 +85,7 @@ def _snapshot(repo: Path) -> dict[str, bytes]:
 
 
 def test_fleet_status_and_update(fleet_dir: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
-    root, kinds = fleet_dir
+    _, kinds = fleet_dir
     listing = tmp_path / "repos.txt"
     listing.write_text("# the fleet\n" + "\n".join(kinds) + "\n")
     before = {repo: _snapshot(Path(repo)) for repo in kinds}

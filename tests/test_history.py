@@ -3,11 +3,11 @@ made by the first release (0.1.0, commit ab87c51) updates to the installed templ
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
 import tarfile
-import io
 from pathlib import Path
 
 import pytest
