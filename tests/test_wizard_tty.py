@@ -172,3 +172,37 @@ def test_defaults_on_a_terminal_asks_nothing(tiny_template: Path, workdir: Path)
     assert status == 0, output
     assert "a valid npm package name" not in output
     assert (workdir / "quiet-one" / "package.json").is_file()
+
+
+def test_update_asks_only_the_new_questions(
+    workdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from hardstart.cli import app
+    from releases import URL, make_releases, serve
+
+    serve(monkeypatch, make_releases(tmp_path / "template"))
+    made = CliRunner().invoke(
+        app, ["new", "-q", "--template-url", URL, "--template-version", "1.0.0", "svc"]
+    )
+    assert made.exit_code == 0, made.output
+    hardstart = str(Path(sys.executable).parent / "hardstart")
+    env = {**os.environ, "TERM": "xterm-256color", "NO_COLOR": "1", "PROMPT_TOOLKIT_NO_CPR": "1"}
+    child = pexpect.spawn(
+        hardstart, ["update", "svc", "--to", "2.0.0"], cwd=str(workdir), env=env,
+        encoding="utf-8", timeout=20, dimensions=(50, 160),
+    )  # fmt: skip
+    child.expect("New questions in this template version")
+    child.expect("Add an audit job")
+    child.send("y")
+    child.expect("How the API greets")
+    child.send(CLEAR_LINE + "hey" + ENTER)
+    status, output = finish(child)
+    assert status == 0, output
+    assert "valid npm package name" not in output  # recorded answers are not asked again
+    recorded = yaml.safe_load((workdir / "svc" / ".copier-answers.yml").read_text())
+    assert recorded["audit_job"] is True
+    assert recorded["greeting"] == "hey"
+    assert recorded["project_name"] == "svc"
+    assert (workdir / "svc" / "audit.yml").is_file()
