@@ -532,3 +532,33 @@ def test_mutations_fail_the_checkers(
     top = "permissions:\n  contents: read # checkout only"
     write_all = mutated_copy(project, tmp_path / "d", top, "permissions: write-all\n#")
     assert checkov_github_actions(write_all)["failed"] > 0
+
+
+# -- the scheduled template update ---------------------------------------------------------------
+
+UPDATE_WORKFLOW = ".github/workflows/hardstart-update.yml"
+
+
+def test_scheduled_update_workflow_is_least_privilege_and_pinned(
+    template_repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from conftest import render_project
+    from hardstart import __version__
+
+    given = {"project_name": "orders-api", "scheduled_update": True}
+    root = render_project(given, template_repo, tmp_path_factory)
+    workflow = yaml.safe_load((root / UPDATE_WORKFLOW).read_text())
+    assert set(workflow[True]) == {"schedule", "workflow_dispatch"}  # YAML reads `on` as True
+    assert workflow["permissions"] == {}
+    (job,) = workflow["jobs"].values()
+    assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert job["timeout-minutes"] <= 20
+    assert job["env"]["HARDSTART_VERSION"] == __version__
+    checkout = job["steps"][0]
+    assert SHA_USES.fullmatch(checkout["uses"])
+    assert checkout["with"]["persist-credentials"] is False
+    script = "\n".join(step.get("run", "") for step in job["steps"])
+    assert "hardstart fleet update ." in script
+    assert not UNTRUSTED.search(script)
+    without = render_project({"project_name": "orders-api"}, template_repo, tmp_path_factory)
+    assert not (without / UPDATE_WORKFLOW).exists()

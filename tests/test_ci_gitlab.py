@@ -383,3 +383,25 @@ def test_sast_gate_script_fails_on_high_findings(
             ["sh", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
         )
     assert (result.returncode != 0) == bool(expected), result.stdout + result.stderr
+
+
+def test_scheduled_update_job_runs_only_on_its_schedule(
+    template_repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from conftest import render_project
+    from hardstart import __version__
+
+    given = {
+        "project_name": "orders-api", "ci_provider": "gitlab", "update_bot": "renovate",
+        "rate_limit_store": "redis", "scheduled_update": True,
+    }  # fmt: skip
+    root = render_project(given, template_repo, tmp_path_factory)
+    job = yaml.safe_load((root / ".gitlab-ci.yml").read_text())["template-update"]
+    assert job["rules"] == [
+        {"if": '$CI_PIPELINE_SOURCE == "schedule" && $HARDSTART_UPDATE == "true"'}
+    ]
+    assert job["variables"]["HARDSTART_VERSION"] == __version__
+    script = "\n".join(job["script"])
+    assert "hardstart fleet update ." in script
+    assert "HARDSTART_UPDATE_TOKEN" in script
+    assert "CI_JOB_TOKEN" not in script

@@ -272,6 +272,7 @@ def test_questions_are_read_in_order_with_groups_help_and_choices(
         "rate_limit_store",
         "ci_provider",
         "update_bot",
+        "scheduled_update",
         "container_base",
         "compose",
         "kubernetes",

@@ -38,6 +38,7 @@ DIMENSIONS: dict[str, list[Any]] = {
     "kubernetes": [False, True],
     "nginx": [False, True],
     "code_owners": ["", "@acme/platform ops@acme.example"],
+    "scheduled_update": [False, True],
 }
 
 

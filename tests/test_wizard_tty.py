@@ -84,6 +84,8 @@ def test_wizard_asks_validates_summarises_and_generates(tiny_template: Path, wor
     child.send(DOWN + ENTER)  # GitHub Actions -> GitLab CI
     child.expect("Dependency update bot")
     child.send(ENTER)  # the default follows the CI choice: Renovate
+    child.expect("weekly CI job that runs hardstart update")
+    child.send("y")
     child.expect("Base of the runtime image")
     child.send(ENTER)
     child.expect("compose.yaml")
@@ -117,6 +119,7 @@ def test_wizard_asks_validates_summarises_and_generates(tiny_template: Path, wor
         "code_owners": "",
         "ci_provider": "gitlab",
         "update_bot": "renovate",
+        "scheduled_update": True,
         "container_base": "alpine",
         "compose": True,
         "kubernetes": True,
@@ -130,7 +133,7 @@ def test_wizard_is_prefilled_from_data(tiny_template: Path, workdir: Path) -> No
     child = spawn(tiny_template, workdir, "-d", "project_name=pre-filled", "svc")
     child.expect("a valid npm package name")
     child.send(ENTER)  # the --data answer is the default
-    for _ in range(6 + 8):  # the other questions, defaults kept
+    for _ in range(6 + 9):  # the other questions, defaults kept
         child.send(ENTER)
     child.expect("Generate the project in svc")
     child.send("y")
@@ -156,7 +159,7 @@ def test_ctrl_c_mid_way_leaves_nothing(tiny_template: Path, workdir: Path) -> No
 def test_declining_the_summary_writes_nothing(tiny_template: Path, workdir: Path) -> None:
     child = spawn(tiny_template, workdir, "-d", "project_name=my-api")
     child.expect("a valid npm package name")
-    for _ in range(7 + 8):
+    for _ in range(7 + 9):
         child.send(ENTER)
     child.expect("Generate the project in my-api")
     child.send("n")
