@@ -10,11 +10,11 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 
-from hardstart import __version__, answers, history, project, questions, reports
+from hardstart import __version__, answers, generate, history, reports
 from hardstart import template as templates
 from hardstart.console import Output
 from hardstart.errors import (
@@ -39,7 +39,7 @@ NEXT_STEPS = ("npm ci && npm run dev", "npm test")
 
 app = typer.Typer(
     name="hardstart",
-    help="Generate a hardened Express 5 + TypeScript REST API.",
+    help="Generate a hardened Express 5 + TypeScript REST API and keep generated projects current.",
     epilog=EXIT_CODES,
     no_args_is_help=True,
     add_completion=False,
@@ -99,15 +99,6 @@ def _is_terminal() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def _destination(dest: Path | None, given: answers.Answers) -> Path:
-    if dest is not None:
-        return dest
-    name = given.get("project_name")
-    if not isinstance(name, str):
-        raise UsageError("DEST is required: this template has no project_name question")
-    return project.default_destination(name)
-
-
 # Options shared by the commands that take answers or a template.
 DataOption = Annotated[
     list[str] | None,
@@ -135,40 +126,6 @@ ProjectArgument = Annotated[
         metavar="DIR", help="The generated project (default: here).", show_default=False
     ),
 ]
-
-
-def _generate(
-    out: Output,
-    source: templates.TemplateSource,
-    dest: Path | None,
-    data: list[str] | None,
-    data_file: Path | None,
-    defaults: bool,
-) -> Path:
-    template = questions.load(source.root)
-    given = answers.gather(template, data or (), data_file)
-    prefill = answers.resolve(template, given, complete=False)
-    fixed: dict[str, Any] = {}
-    if dest is not None:
-        project.check_destination(dest)
-        fixed = answers.name_from_destination(template, dest, given)
-
-    if not defaults and _is_terminal():
-        from hardstart import prompts  # questionary only when asking
-
-        final = prompts.ask(template, prefill, Output(), lambda a: _destination(dest, a), fixed)
-    else:
-        final = answers.resolve(template, {**fixed, **given}, complete=True)
-    target = _destination(dest, final)
-
-    from hardstart import generator  # copier is slow to import
-
-    out.progress(f"Generating {target} from template {source.ref}...")
-    with project.staging(target) as staging:
-        generator.copy(source, template, final, staging)
-        project.init_repository(staging, f"Generate project from hardstart template {source.ref}")
-
-    return target
 
 
 @app.command(epilog=EXIT_CODES)
@@ -226,7 +183,9 @@ def new(
             source = stack.enter_context(templates.bundled_release(ref))
         else:
             source = templates.resolve(template_dir)
-        target = _generate(out, source, dest, data, data_file, defaults)
+        target = generate.generate(
+            out, source, dest, data, data_file, ask=not defaults and _is_terminal()
+        )
 
     out.result(f"Created {target} (a git repository with one commit).", style="green")
     out.result("Next steps:")
