@@ -439,3 +439,25 @@ def test_renovate_copier_command_updates_a_project_made_with_template_url(v1: Pa
     recorded = answers_of(v1)
     assert recorded["_commit"] == "v2.0.0"
     assert recorded["_src_path"] == URL
+
+
+# -- usage ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["new", "x", "--template-url", "git@github.com:acme/t.git"], "expected an https git URL"),
+        (["new", "x", "--template-url", URL, "--template", "."], "excludes"),
+        (["new", "x", "--template-url", URL, "--template-version", "9.0.0"], "no such version"),
+        (["fleet", "status"], "name the repositories"),
+        (["fleet", "update", "--failed", "--state", "missing.json"], "no earlier run"),
+        (["fleet", "status", "--from", "missing.txt"], "cannot read"),
+    ],
+)
+def test_usage_errors_are_one_line(workdir: Path, args: list[str], message: str) -> None:
+    result = invoke(*args)
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert result.stderr.count("error:") == 1
+    assert message in result.stderr
+    assert list(workdir.iterdir()) == []

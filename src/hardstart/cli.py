@@ -120,6 +120,15 @@ TemplateOption = Annotated[
         help="Template directory to use instead of the bundled one (template development).",
     ),
 ]
+ToOption = Annotated[
+    str | None,
+    typer.Option(
+        "--to", metavar="VERSION", help="Template version to reach (default: this hardstart's)."
+    ),
+]
+TrustOption = Annotated[
+    bool, typer.Option("--trust", help="Run the migrations of a template fetched by URL.")
+]
 ProjectArgument = Annotated[
     Path,
     typer.Argument(
@@ -197,14 +206,7 @@ def new(
 @boundary
 def update(
     dest: ProjectArgument = Path(),
-    to: Annotated[
-        str | None,
-        typer.Option(
-            "--to",
-            metavar="VERSION",
-            help="Template version to update to (default: this hardstart's).",
-        ),
-    ] = None,
+    to: ToOption = None,
     data: DataOption = None,
     data_file: DataFileOption = None,
     defaults: Annotated[
@@ -218,9 +220,7 @@ def update(
     commit: Annotated[
         bool, typer.Option("--commit", help="Commit the result (not when conflicts are left).")
     ] = False,
-    trust: Annotated[
-        bool, typer.Option("--trust", help="Run migrations of a template fetched by URL.")
-    ] = False,
+    trust: TrustOption = False,
     quiet: QuietOption = False,
     template_dir: TemplateOption = None,
 ) -> None:
@@ -259,9 +259,7 @@ def update(
 def check(
     dest: ProjectArgument = Path(),
     as_json: JsonOption = False,
-    trust: Annotated[
-        bool, typer.Option("--trust", help="Run migrations of a template fetched by URL.")
-    ] = False,
+    trust: TrustOption = False,
     quiet: QuietOption = False,
     template_dir: TemplateOption = None,
 ) -> None:
@@ -343,9 +341,7 @@ def fleet_update(
             "--branch", metavar="NAME", help="Branch to commit on; {version} is the target."
         ),
     ] = "hardstart/update-{version}",
-    to: Annotated[
-        str | None, typer.Option("--to", metavar="VERSION", help="Template version to reach.")
-    ] = None,
+    to: ToOption = None,
     data: DataOption = None,
     data_file: DataFileOption = None,
     failed: Annotated[
@@ -356,9 +352,7 @@ def fleet_update(
         Path,
         typer.Option("--state", metavar="FILE", help="Where the last run's outcomes are kept."),
     ] = Path(".hardstart-fleet.json"),
-    trust: Annotated[
-        bool, typer.Option("--trust", help="Run migrations of a template fetched by URL.")
-    ] = False,
+    trust: TrustOption = False,
     as_json: JsonOption = False,
     as_markdown: MarkdownOption = False,
     template_dir: TemplateOption = None,

@@ -79,6 +79,18 @@ def read_list(path: Path) -> list[Path]:
     ]
 
 
+def _refused(path: Path, error: HardstartError) -> Row:
+    """The row of a repository that could not be checked or updated, and why."""
+    state = (
+        State.NOT_A_PROJECT
+        if isinstance(error, NotAProject)
+        else State.NOT_GIT
+        if isinstance(error, NotARepository)
+        else State.ERROR
+    )
+    return Row(str(path), state, detail=error.message)
+
+
 # -- status -------------------------------------------------------------------------------------
 
 
@@ -87,12 +99,8 @@ def status_one(path: Path, template_dir: Path | None) -> Row:
         project = open_generated(path)
         dirty = bool(project.dirty())
         result = checks.check(path, template_dir, deep=False)
-    except NotAProject as error:
-        return Row(str(path), State.NOT_A_PROJECT, detail=error.message)
-    except NotARepository as error:
-        return Row(str(path), State.NOT_GIT, detail=error.message)
     except HardstartError as error:
-        return Row(str(path), State.ERROR, detail=error.message)
+        return _refused(path, error)
     state = (
         State.DIRTY
         if dirty
@@ -191,12 +199,8 @@ def update_one(path: Path, options: UpdateOptions) -> Row:
             gitcmd.run("worktree", "prune", cwd=project.root, check=False)
             if not existed and not made_commit:
                 gitcmd.run("branch", "--quiet", "-D", branch, cwd=project.root, check=False)
-    except NotAProject as error:
-        return Row(str(path), State.NOT_A_PROJECT, detail=error.message)
-    except NotARepository as error:
-        return Row(str(path), State.NOT_GIT, detail=error.message)
     except HardstartError as error:
-        return Row(str(path), State.ERROR, detail=error.message)
+        return _refused(path, error)
 
 
 # -- running many -------------------------------------------------------------------------------

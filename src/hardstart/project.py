@@ -180,12 +180,6 @@ class Generated:
         )
         return [line[3:] for line in status.stdout.splitlines() if line]
 
-    def branch(self) -> str | None:
-        result = gitcmd.run(
-            "symbolic-ref", "--quiet", "--short", "HEAD", cwd=self.root, check=False
-        )
-        return result.stdout.strip() or None
-
 
 def read_recorded(root: Path, answers_file: str = DEFAULT_ANSWERS_FILE) -> dict[str, Any]:
     """The answers file of a generated project; exit 2 when it is missing or broken."""

@@ -50,10 +50,6 @@ class TemplateSource:
     trusted: bool = True  # its migrations may run (hardstart's own, or a directory you chose)
 
     @property
-    def released(self) -> bool:
-        return history.unreleased_tree(self.ref) is None
-
-    @property
     def version(self) -> Version:
         return history.parse_version(self.ref)
 

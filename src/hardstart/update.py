@@ -32,7 +32,7 @@ from hardstart import answers, generator, gitcmd, history, merge, migrations, qu
 from hardstart import template as templates
 from hardstart.errors import BadAnswer, HardstartError, UsageError
 from hardstart.plan import FileChange, Outcome, Plan
-from hardstart.project import Generated, commit_all, open_generated
+from hardstart.project import Generated, commit_all, open_generated, read_recorded
 from hardstart.template import TemplateSource
 
 PACKAGE_JSON: Final = "package.json"
@@ -361,8 +361,6 @@ def prepare(path: Path, request: Request) -> Iterator[Prepared]:
         ran = run_migrations("before")
         migrated = project.recorded
         if ran:
-            from hardstart.project import read_recorded
-
             migrated = read_recorded(work, project.answers_file)
         final, new_answers = _carried_answers(project, migrated, new_template, request)
         base = render(old, old_template, project.answers, "base")
