@@ -292,6 +292,8 @@ export async function startApp(overrides: Record<string, string | undefined> = {
 
 /** Stops every app this file started, then drops this file's database. Call it from `after()`. */
 export async function closeAll(): Promise<void> {
+  // A server left by a test that timed out would keep this file's process (and node --test) alive.
+  for (const child of children) child.kill('SIGKILL');
   for (const app of started.splice(0)) await app.close();
   if (shared !== undefined) {
     const { db, drop } = await shared;
