@@ -177,8 +177,12 @@ def test_fleet_status_and_update(fleet_dir: tuple[Path, dict[str, str]], tmp_pat
     again = _run("fleet", "update", *kinds, "--trust", "--state", str(state), "--json")
     rerun = {row["path"]: row for row in json.loads(again.stdout)}
     for repo, tip in tips.items():
-        assert rerun[repo]["state"] == "current"
-        assert rerun[repo]["detail"] == f"already on {BRANCH}"
+        if kinds[repo] == "conflict":  # the markers are still on the branch: still needs a person
+            assert rerun[repo]["state"] == "conflict"
+            assert rerun[repo]["conflicts"] == ["src/security.ts"]
+        else:
+            assert rerun[repo]["state"] == "current"
+            assert rerun[repo]["detail"] == f"already on {BRANCH}"
         assert git("rev-parse", BRANCH, cwd=Path(repo)).strip() == tip
 
     # -- --failed retries only what needed attention ----------------------------------------------
@@ -188,6 +192,6 @@ def test_fleet_status_and_update(fleet_dir: tuple[Path, dict[str, str]], tmp_pat
     retry = _run("fleet", "update", "--failed", "--trust", "--state", str(state), "--json")
     retried = {row["path"]: row["state"] for row in json.loads(retry.stdout)}
     assert set(retried) == {
-        repo for repo, kind in kinds.items() if kind in {"dirty", "nogit", "empty"}
+        repo for repo, kind in kinds.items() if kind in {"dirty", "nogit", "empty", "conflict"}
     }
     assert {retried[r] for r, k in kinds.items() if k == "dirty"} == {"updated"}

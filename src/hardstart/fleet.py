@@ -19,7 +19,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from hardstart import checks, gitcmd, history
+from hardstart import checks, gitcmd, history, merge
 from hardstart import template as templates
 from hardstart import update as updates
 from hardstart.errors import HardstartError, NotAProject, NotARepository, UsageError
@@ -151,6 +151,15 @@ def _branch_exists(root: Path, branch: str) -> bool:
     )
 
 
+def _conflicts_left(root: Path) -> list[str]:
+    """Files on an update branch that still hold the conflict markers an update committed."""
+    found = gitcmd.run(
+        "grep", "--files-with-matches", "-e", f"^{merge.CONFLICT_START.decode()}yours$", "--", ".",
+        cwd=root, check=False,
+    )  # fmt: skip
+    return found.stdout.split()
+
+
 _NO_HOOKS: Final = ("-c", "core.hooksPath=/dev/null")
 
 
@@ -181,6 +190,9 @@ def update_one(path: Path, options: UpdateOptions) -> Row:
                           branch=branch if existed else "", conflicts=plan.conflicts)  # fmt: skip
                 if not plan.changes:
                     row.detail = f"already on {branch}" if existed else "already current"
+                    if existed and (left := _conflicts_left(inner)):
+                        row.state, row.conflicts = State.CONFLICT, left
+                        row.detail = f"on {branch}, conflicts not yet resolved"
                     return row
                 updates.apply(prepared)
                 message = plan.commit_message()
