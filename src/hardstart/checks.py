@@ -138,7 +138,7 @@ def check(
             installed.ref
         ) > history.parse_version(project.ref)
         result = CheckResult(
-            project=path, recorded=project.ref, installed=installed.ref, outdated=outdated
+            project=project.root, recorded=project.ref, installed=installed.ref, outdated=outdated
         )
         result.drifted = drift(project, stack, local)
     if deep and outdated and not project.dirty():

@@ -340,8 +340,8 @@ def prepare(path: Path, request: Request) -> Iterator[Prepared]:
     project = open_generated(path)
     if dirty := project.dirty():
         raise UsageError(
-            f"{path}: uncommitted changes ({len(dirty)} paths, e.g. {dirty[0]}); commit or stash"
-            " them first, so the update can be reviewed on its own"
+            f"{project.root}: uncommitted changes ({len(dirty)} paths, e.g. {dirty[0]});"
+            " commit or stash them first, so the update can be reviewed on its own"
         )
     head = gitcmd.run("rev-parse", "HEAD", cwd=project.root).stdout.strip()
     with ExitStack() as stack:
@@ -381,7 +381,7 @@ def prepare(path: Path, request: Request) -> Iterator[Prepared]:
         ran += run_migrations("after")
         after = read_files(work)
         plan = Plan(
-            project=path,
+            project=project.root,
             from_ref=old.ref,
             to_ref=new.ref,
             files=_classify(before, after, merged),
