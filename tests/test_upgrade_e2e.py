@@ -173,3 +173,117 @@ def test_both_sides_change_dependencies_and_npm_ci_accepts_the_lockfile(
     assert set(lock["packages"][""]["dependencies"]) == {"is-number", "ms"}
     assert "<<<<<<<" not in (project / "package-lock.json").read_text()
     _run(["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"], project, env)
+
+
+# -- synthetic releases of the real template: v1 → v2 → v3, then its own suite --------------------
+
+CHAIN_URL = "https://templates.example.test/platform/hardstart-real.git"
+FIRST_DAYS = "| within 3 business days | we confirm that we received your report |"
+
+
+def _release(repo: Path, tag: str) -> None:
+    git("add", "--all", "--force", cwd=repo)
+    git("commit", "--quiet", "-m", tag, cwd=repo)
+    git("tag", tag, cwd=repo)
+
+
+def _real_chain(root: Path) -> Path:
+    """The real template as v1.0.0; v2 changes a line teams edit too (SECURITY.md), adds code to a
+    managed module and asks a new question; v3 renames that question with a migration."""
+    from releases import RENAME
+
+    repo = root / "hardstart-real"
+    repo.mkdir(parents=True)
+    shutil.copy2(REPO_ROOT / "copier.yml", repo / "copier.yml")
+    shutil.copytree(
+        REPO_ROOT / "template", repo / "template", ignore=shutil.ignore_patterns("node_modules")
+    )
+    git("init", "--quiet", cwd=repo)
+    _release(repo, "v1.0.0")
+    security = repo / "template" / "SECURITY.md.jinja"
+    security.write_text(security.read_text().replace(FIRST_DAYS, FIRST_DAYS.replace("3", "2")))
+    headers = repo / "template" / "src" / "http" / "security-headers.ts"
+    headers.write_text(headers.read_text() + "\nexport const HEADERS_REVISION = 2;\n")
+    questions = (REPO_ROOT / "copier.yml").read_text()
+    greeting = '\ngreeting:\n  type: str\n  help: "How the API greets"\n  default: hello\n'
+    (repo / "copier.yml").write_text(questions + greeting)
+    (repo / "template" / "docs").mkdir()
+    (repo / "template" / "docs" / "greeting.md.jinja").write_text("{{ greeting }}\n")
+    _release(repo, "v2.0.0")
+    salutation = greeting.replace("greeting:", "salutation:") + (
+        "\n_migrations:\n  - version: v3.0.0\n    when: \"{{ _stage == 'before' }}\"\n"
+        '    command: ["{{ _copier_python }}",'
+        ' "{{ _copier_conf.src_path }}/migrations/rename.py"]\n'
+    )
+    (repo / "copier.yml").write_text(questions + salutation)
+    (repo / "template" / "docs" / "greeting.md.jinja").write_text("{{ salutation }}\n")
+    (repo / "migrations").mkdir()
+    (repo / "migrations" / "rename.py").write_text(RENAME)
+    _release(repo, "v3.0.0")
+    return repo
+
+
+def test_real_template_chain_keeps_edits_and_passes_its_own_suite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = _node_env(_required_env("HARDSTART_NODE24_BIN"))
+    serve(monkeypatch, _real_chain(tmp_path), CHAIN_URL)
+    project = tmp_path / "svc"
+    made = CliRunner().invoke(
+        app, ["new", "-q", "--template-url", CHAIN_URL, "--template-version", "1.0.0", str(project)]
+    )
+    assert made.exit_code == 0, made.output
+
+    # A team's edits at v1: the line v2 changes, a line elsewhere in a managed module, a new file
+    # and a new dependency (package.json and lockfile, as npm writes them).
+    security = project / "SECURITY.md"
+    security.write_text(security.read_text().replace(FIRST_DAYS, FIRST_DAYS.replace("3", "5")))
+    cors = project / "src" / "http" / "cors.ts"
+    cors.write_text("// Origins reviewed by the orders team.\n" + cors.read_text())
+    (project / "src" / "orders.ts").write_text("export const ordersEnabled = true;\n")
+    _run(["npm", "install", "--package-lock-only", "--save-exact", "--ignore-scripts",
+          "--no-audit", "ms@2.1.3"], project, env)  # fmt: skip
+    git("add", "--all", cwd=project)
+    git("commit", "--quiet", "-m", "orders team edits", cwd=project)
+
+    to_v2 = CliRunner().invoke(
+        app, ["update", str(project), "--to", "2.0.0", "-d", "greeting=hi", "--json"]
+    )
+    assert to_v2.exit_code == 3, to_v2.output
+    plan = json.loads(to_v2.stdout)
+    assert plan["conflicts"] == ["SECURITY.md"]
+    changed = {f["path"]: f["outcome"] for f in plan["files"] if f["outcome"] != "unchanged"}
+    assert changed == {
+        ".copier-answers.yml": "updated",
+        "SECURITY.md": "conflict",
+        "docs/greeting.md": "new",
+        "src/http/security-headers.ts": "updated",
+    }
+    text = security.read_text()
+    assert "<<<<<<< yours\n" + FIRST_DAYS.replace("3", "5") in text
+    assert FIRST_DAYS.replace("3", "2") + "\n>>>>>>> template v2.0.0" in text
+    # The team resolves the conflict its way and commits.
+    resolved = text.split("<<<<<<< yours\n", 1)[0] + FIRST_DAYS.replace("3", "5") + "\n"
+    resolved += text.split(">>>>>>> template v2.0.0\n", 1)[1]
+    security.write_text(resolved)
+    git("add", "--all", cwd=project)
+    git("commit", "--quiet", "-m", "take template v2", cwd=project)
+
+    to_v3 = CliRunner().invoke(app, ["update", str(project), "--trust", "--commit", "--json"])
+    assert to_v3.exit_code == 0, to_v3.output
+    assert json.loads(to_v3.stdout)["migrations"][0].startswith("v3.0.0 (before): ")
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert recorded["_commit"] == "v3.0.0"
+    assert recorded["salutation"] == "hi"
+    assert "greeting" not in recorded
+    assert (project / "docs" / "greeting.md").read_text() == "hi\n"
+    assert "HEADERS_REVISION = 2" in (project / "src" / "http" / "security-headers.ts").read_text()
+    assert cors.read_text().startswith("// Origins reviewed by the orders team.\n")
+    assert FIRST_DAYS.replace("3", "5") in security.read_text()
+    assert (project / "src" / "orders.ts").is_file()
+    assert json.loads((project / "package.json").read_text())["dependencies"]["ms"] == "2.1.3"
+
+    _run(["npm", "ci", "--no-audit", "--no-fund"], project, env)
+    _run(["npm", "run", "lint"], project, env)
+    _run(["npm", "run", "typecheck"], project, env)
+    _assert_suite_passed(_run(["npm", "test"], project, env).stdout)
