@@ -8,6 +8,8 @@ from hardstart.console import Output
 from hardstart.fleet import Row, markdown
 from hardstart.plan import Outcome, Plan
 
+_TAIL_SECTIONS = ("new questions:", "migrations:")
+
 
 def plan(out: Output, result: Plan, *, as_json: bool, applied: bool, committed: bool) -> None:
     if as_json:
@@ -26,19 +28,20 @@ def plan(out: Output, result: Plan, *, as_json: bool, applied: bool, committed: 
         out.grid(("file", "outcome", "note"), rows)
     unchanged = len(result.having(Outcome.UNCHANGED))
     out.result(f"{unchanged} template file(s) unchanged.")
-    for line in lines[lines.index("new questions:") if "new questions:" in lines else len(lines) :]:
+    # The file sections are the table above; the questions and migrations follow as they are.
+    start = next((i for i, line in enumerate(lines) if line in _TAIL_SECTIONS), len(lines))
+    for line in lines[start:]:
         out.result(line)
-    if result.migrations:
-        out.result("migrations: " + "; ".join(result.migrations))
     for action in result.actions:
         out.result(f"to do: {action}", style="yellow")
     if not applied:
         out.result("Plan only: nothing was written.")
     elif result.changes:
+        first = "Resolve the conflict markers, review" if result.conflicts else "Review"
         out.result(
             "Committed."
             if committed and not result.conflicts
-            else "Review with `git diff`, run `npm ci && npm test`, then commit."
+            else f"{first} with `git diff`, run `npm ci && npm test`, then commit."
         )
 
 
