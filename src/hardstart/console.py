@@ -68,8 +68,3 @@ class Output:
     def raw(self, text: str) -> None:
         """Text exactly as given (Markdown reports) on stdout."""
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
-
-
-def error(message: str) -> None:
-    """Print an error without an Output at hand (the CLI's last-resort boundary)."""
-    Output().error(message)

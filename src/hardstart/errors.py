@@ -71,12 +71,3 @@ class Outdated(HardstartError):
     """The project is behind its template or has drifted from it (exit 5)."""
 
     exit_code = EXIT_OUTDATED
-
-
-class Interrupted(HardstartError):
-    """Ctrl-C or a termination signal (exit 130)."""
-
-    exit_code = EXIT_INTERRUPTED
-
-    def __init__(self, message: str = "interrupted") -> None:
-        super().__init__(message)
