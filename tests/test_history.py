@@ -143,3 +143,22 @@ def test_unreleased_projects_update_only_with_the_same_tree(
     same = CliRunner().invoke(app, ["update", "t", "--template", str(tiny_template)])
     assert same.exit_code == 0, same.output
     assert "Nothing to change" in same.stdout
+
+
+def test_an_unreleased_project_finds_its_template_in_the_checkouts_history(
+    workdir: Path, tiny_template: Path, tmp_path: Path
+) -> None:
+    """A team that installed hardstart from a commit between releases updates with --template
+    pointing at a checkout that has that commit."""
+    checkout = tmp_path / "hardstart-checkout"
+    shutil.copytree(tiny_template, checkout)
+    args = ["new", "-q", "--template", str(checkout), "-d", "project_name=t", "t"]
+    assert CliRunner().invoke(app, args).exit_code == 0
+    readme = checkout / "template" / "README.md.jinja"
+    readme.write_text(readme.read_text() + "\nA newer paragraph.\n")
+    git("commit", "--quiet", "--all", "-m", "newer template", cwd=checkout)
+    result = CliRunner().invoke(app, ["update", "t", "--template", str(checkout), "--json"])
+    assert result.exit_code == 0, result.output
+    changed = {f["path"]: f["outcome"] for f in json.loads(result.stdout)["files"]}
+    assert changed["README.md"] == "updated"
+    assert (workdir / "t" / "README.md").read_text().endswith("\nA newer paragraph.\n")

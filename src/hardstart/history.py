@@ -13,6 +13,7 @@ that release; any other tree is unreleased, and recorded as such (`unreleased_re
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -29,6 +30,7 @@ from packaging.version import InvalidVersion, Version
 
 from hardstart import gitcmd
 from hardstart.errors import HardstartError, UsageError
+from hardstart.questions import load
 
 BUNDLE_NAME: Final = "template.bundle"
 MANIFEST_NAME: Final = "releases.json"
@@ -184,6 +186,38 @@ def write_tree(repo: Path, root: Path, subdirectory: str) -> str:
         return gitcmd.run("write-tree", cwd=repo, env=env).stdout.strip()
     finally:
         (repo / "hardstart-index").unlink(missing_ok=True)
+
+
+def _tree_id(listing: str) -> str:
+    """The id git gives a tree object holding the entries `git ls-tree` printed."""
+    entries = []
+    for line in listing.splitlines():
+        meta, name = line.split("\t", 1)
+        mode, _, sha = meta.split()
+        entries.append((name + "/" if mode == "040000" else name, mode.lstrip("0"), name, sha))
+    content = b"".join(
+        f"{mode} {name}".encode() + b"\0" + bytes.fromhex(sha)
+        for _, mode, name, sha in sorted(entries)
+    )
+    return hashlib.sha1(b"tree %d\0" % len(content) + content, usedforsecurity=False).hexdigest()
+
+
+def commit_with_tree(root: Path, tree: str, depth: int = 2000) -> str | None:
+    """The newest of the last `depth` commits of the git checkout at `root` whose template files
+    form `tree` (an abbreviated id), or None: how an unreleased project finds its template."""
+    log = gitcmd.run("log", "--format=%H", f"--max-count={depth}", cwd=root, check=False)
+    if log.returncode != 0:
+        return None
+    try:
+        subdirectory = load(root).subdirectory
+    except HardstartError:
+        return None
+    paths = ["copier.yml", subdirectory, MIGRATIONS_DIR] if subdirectory else ["."]
+    for commit in log.stdout.split():
+        listing = gitcmd.run("ls-tree", commit, "--", *paths, cwd=root, check=False).stdout
+        if listing and _tree_id(listing).startswith(tree):
+            return commit
+    return None
 
 
 def tree_of(root: Path, subdirectory: str) -> str:

@@ -100,15 +100,23 @@ def _unknown(ref: str, known: list[str]) -> UsageError:
 @contextmanager
 def bundled_release(ref: str, local: TemplateSource | None = None) -> Iterator[TemplateSource]:
     """The bundled template's files as of `ref`: a release from the history, or an unreleased
-    tree that `local` (a `--template DIR`) holds right now."""
+    tree that `local` (a `--template DIR`) holds, now or in one of its git commits."""
     if local is not None and local.ref == ref:
         yield local
         return
-    if history.unreleased_tree(ref) is not None:
-        raise UsageError(
-            f"the project was made from an unreleased template ({ref}); pass --template DIR"
-            " with that same template tree to update it"
-        )
+    tree = history.unreleased_tree(ref)
+    if tree is not None:
+        commit = history.commit_with_tree(local.root, tree) if local is not None else None
+        if local is None or commit is None:
+            raise UsageError(
+                f"the project was made from an unreleased template ({ref}); pass --template DIR"
+                " with that same template tree, or a git checkout of it that has the commit"
+            )
+        git_dir = gitcmd.run("rev-parse", "--absolute-git-dir", cwd=local.root).stdout.strip()
+        with _scratch() as files:
+            history.extract(Path(git_dir), commit, files)
+            yield TemplateSource(root=files, ref=ref)
+        return
     store = history.History(history.default_location())
     if ref not in store.releases:
         raise _unknown(ref, sorted(store.releases, key=history.parse_version))
