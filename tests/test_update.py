@@ -461,3 +461,26 @@ def test_usage_errors_are_one_line(workdir: Path, args: list[str], message: str)
     assert result.stderr.count("error:") == 1
     assert message in result.stderr
     assert list(workdir.iterdir()) == []
+
+
+def test_a_binary_file_changed_on_both_sides_is_kept_and_reported() -> None:
+    logo = updates.File(b"\x89PNG\r\n\x1a\n\0v1", 0o644)
+    merged = updates._Merge(
+        base={"logo.png": logo, "a.txt": updates.File(b"one\n", 0o644)},
+        ours={"logo.png": updates.File(b"\x89PNG\r\n\x1a\n\0ours", 0o644),
+              "a.txt": updates.File(b"one\n", 0o644)},
+        theirs={"logo.png": updates.File(b"\x89PNG\r\n\x1a\n\0v2", 0o644),
+                "a.txt": updates.File(b"two\n", 0o644)},
+        labels=("yours", "template v1.0.0", "template v2.0.0"),
+        owned=updates.pathspec.PathSpec.from_lines("gitignore", []),
+        sections={},
+        answers_file=".copier-answers.yml",
+    )  # fmt: skip
+    result = merged.run()
+    assert result["logo.png"].content.endswith(b"ours")
+    assert result["a.txt"].content == b"two\n"
+    assert merged.outcomes["logo.png"][0].value == "kept"
+    assert merged.actions == [
+        "logo.png: you and the template both changed this binary file; yours is kept,"
+        " compare it with template v2.0.0's"
+    ]

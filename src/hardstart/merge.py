@@ -39,6 +39,11 @@ def text(base: bytes, ours: bytes, theirs: bytes, labels: tuple[str, str, str]) 
     return Merged(content=result, conflict=has_conflict(result))
 
 
+def is_binary(content: bytes) -> bool:
+    """Git's test: a NUL byte in the first 8000 bytes."""
+    return b"\0" in content[:8000]
+
+
 def has_conflict(content: bytes) -> bool:
     return any(line.startswith(CONFLICT_START) for line in content.splitlines())
 

@@ -255,6 +255,13 @@ class _Merge:
             self._set(path, None, Outcome.KEPT, "you deleted it; it stays deleted")
         elif t is None:
             self._set(path, o, Outcome.KEPT, "removed by the template; kept as you changed it")
+        elif merge.is_binary(o.content) or merge.is_binary(t.content):
+            # No lines to merge: yours stays, and the summary says the template changed it too.
+            self._set(path, o, Outcome.KEPT, "binary, changed on both sides: yours is kept")
+            self.actions.append(
+                f"{path}: you and the template both changed this binary file; yours is kept,"
+                f" compare it with template {self.labels[2].removeprefix('template ')}'s"
+            )
         else:
             merged = (merge.package_json if path == PACKAGE_JSON else merge.text)(
                 b.content if b else b"", o.content, t.content, self.labels
