@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from hardstart import checks, gitcmd, history, merge
 from hardstart import template as templates
@@ -26,7 +26,6 @@ from hardstart.errors import HardstartError, NotAProject, NotARepository, UsageE
 from hardstart.project import commit_all, open_generated
 
 DEFAULT_BRANCH: Final = "hardstart/update-{version}"
-DEFAULT_STATE: Final = Path(".hardstart-fleet.json")
 
 
 class State(str, Enum):
@@ -216,8 +215,6 @@ def update_one(path: Path, options: UpdateOptions) -> Row:
 
 
 # -- running many -------------------------------------------------------------------------------
-
-T = TypeVar("T")
 
 
 def run_all(job: Callable[..., Row], paths: Iterable[Path], workers: int, *args: Any) -> list[Row]:
