@@ -527,3 +527,14 @@ def test_project_name_comes_from_the_destination(
     bad = new(runner, tiny_template, "--defaults", "-q", "Orders API")
     assert bad.exit_code == EXIT_USAGE
     assert "project_name: an answer is required" in bad.stderr
+
+
+def test_the_command_line_starts_without_loading_copier() -> None:
+    """`--version`, `--help` and the wizard's first question must not wait for Copier's import."""
+    probe = (
+        "import sys, hardstart.cli; print(sorted(m for m in sys.modules if m.startswith('copier')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

@@ -243,11 +243,9 @@ def test_migration_carries_a_renamed_answer(
     assert state(project) == before
     planned = json.loads(invoke("update", str(project), "--trust", "--plan", "--json").stdout)
     assert planned["to"] == "v3.0.0"  # the newest tag of the template repository
-    assert planned["migrations"] == [
-        f"v3.0.0 (before): {sys.executable} "
-        f"{planned['migrations'][0].split(' ')[3]}"  # the template's checkout: a temp path
-    ]
-    assert planned["migrations"][0].endswith("/migrations/rename_greeting.py")
+    (migration,) = planned["migrations"]
+    assert migration.startswith(f"v3.0.0 (before): {sys.executable} ")
+    assert migration.endswith("/migrations/rename_greeting.py")  # in the template's checkout
     assert planned["new_questions"] == {}  # salutation is the renamed greeting, not new
     result = invoke("update", str(project), "--trust")
     assert result.exit_code == 0, result.output

@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pathspec
-
 from hardstart import history, merge, questions
 from hardstart import template as templates
 from hardstart import update as updates
@@ -94,8 +92,7 @@ def drift(
         source = stack.enter_context(templates.from_url(project.src_path, project.ref))
     template = questions.load(source.root)
     rendered = updates.render(source, template, project.answers, "check")
-    owned = pathspec.PathSpec.from_lines("gitignore", template.settings.get("skip_if_exists") or [])
-    sections = dict(template.settings.get("hardstart_user_sections") or {})
+    owned, sections = template.owned, template.user_sections
     found = []
     for path, expected in sorted(rendered.items()):
         if path == project.answers_file or owned.match_file(path):

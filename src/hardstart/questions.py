@@ -20,6 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
 
+import pathspec
 import yaml
 from jinja2 import StrictUndefined, TemplateError, Undefined
 from jinja2.sandbox import SandboxedEnvironment
@@ -158,6 +159,16 @@ class Template:
     @property
     def answers_file(self) -> str:
         return str(self.settings.get("answers_file", DEFAULT_ANSWERS_FILE))
+
+    @cached_property
+    def owned(self) -> pathspec.PathSpec[Any]:
+        """Files the project owns once generated (`_skip_if_exists`, matched as Copier does)."""
+        return pathspec.PathSpec.from_lines("gitignore", self.settings.get("skip_if_exists") or [])
+
+    @property
+    def user_sections(self) -> Mapping[str, str]:
+        """File → marker line below which the text is the project's (`_hardstart_user_sections`)."""
+        return dict(self.settings.get("hardstart_user_sections") or {})
 
     @cached_property
     def by_name(self) -> Mapping[str, Question]:

@@ -3,10 +3,14 @@ requests. Commands build result objects; this module only renders them."""
 
 from __future__ import annotations
 
-from hardstart.checks import CheckResult
+from typing import TYPE_CHECKING
+
 from hardstart.console import Output
-from hardstart.fleet import Row, markdown
 from hardstart.plan import Outcome, Plan
+
+if TYPE_CHECKING:  # importing these at run time would load Copier before any command needs it
+    from hardstart.checks import CheckResult
+    from hardstart.fleet import Row
 
 _TAIL_SECTIONS = ("new questions:", "migrations:")
 
@@ -66,6 +70,8 @@ def fleet(out: Output, rows: list[Row], title: str, *, as_json: bool, as_markdow
         out.json([row.to_json() for row in rows])
         return
     if as_markdown:
+        from hardstart.fleet import markdown
+
         out.raw(markdown(rows, title))
         return
     out.grid(

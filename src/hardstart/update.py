@@ -377,10 +377,8 @@ def prepare(path: Path, request: Request) -> Iterator[Prepared]:
             ours=read_files(work),
             theirs=theirs,
             labels=("yours", f"template {old.ref}", f"template {new.ref}"),
-            owned=pathspec.PathSpec.from_lines(
-                "gitignore", new_template.settings.get("skip_if_exists") or []
-            ),
-            sections=dict(new_template.settings.get("hardstart_user_sections") or {}),
+            owned=new_template.owned,
+            sections=new_template.user_sections,
             answers_file=project.answers_file,
         )
         result = merged.run()
