@@ -2,22 +2,11 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { describe, test } from 'node:test';
-import {
-  assertProblem,
-  NEEDS_REDIS,
-  newUser,
-  rawRequest,
-  request,
-  serverEnv,
-  slowHeaders,
-  spawnServer,
-  startApp,
-  strongPassword,
-  type TestApp,
-  type TestUser,
-  shareApp,
-  wrongPassword,
-} from './helpers.ts';
+import { shareApp, startApp, type TestApp } from './support/app.ts';
+import { NEEDS_REDIS } from './support/env.ts';
+import { assertProblem, rawRequest, request, slowHeaders } from './support/http.ts';
+import { serverEnv, spawnServer } from './support/processes.ts';
+import { newUser, strongPassword, type TestUser, wrongPassword } from './support/users.ts';
 
 let app: TestApp;
 let user: TestUser;
