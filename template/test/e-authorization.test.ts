@@ -11,7 +11,7 @@ import { loadConfig } from '../src/config.ts';
 import { openDatabase } from '../src/db/open.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { createUserService } from '../src/features/users/service.ts';
-import { closeAll, sharedDatabase, startApp, type TestApp } from './support/app.ts';
+import { closeAll, freshDatabase, sharedDatabase, startApp, type TestApp } from './support/app.ts';
 import { FaultyDatabase } from './support/db-faults.ts';
 import { configEnv, JWT_SECRET, PROJECT_DIR, testEnv, USING_POSTGRES } from './support/env.ts';
 import { assertProblem, bearer, request } from './support/http.ts';
@@ -29,6 +29,20 @@ before(async () => {
   bob = await newUser(app, { displayName: 'Bob' });
 });
 after(closeAll);
+
+describe('D8: no default accounts', () => {
+  test('D8: a freshly migrated database holds no account, so no default user or admin exists', async () => {
+    const fresh = await freshDatabase();
+    try {
+      await migrate(fresh.db);
+      const { rows } = await fresh.db.query<{ n: number }>('SELECT count(*)::int AS n FROM users');
+      assert.equal(rows[0]?.n, 0);
+    } finally {
+      await fresh.db.close();
+      await fresh.drop();
+    }
+  });
+});
 
 describe('E1: deny by default', () => {
   const EXPECTED_PUBLIC = [
