@@ -107,6 +107,37 @@ def _assert_suite_passed(output: str) -> None:
     assert int(counts.get("pass", "0")) > 0, "the generated suite ran no test"
 
 
+def _assert_lint_refuses_import_cycles(dest: Path, env: dict[str, str]) -> None:
+    """Two modules that import each other fail `npm run lint`, and the report names the rule."""
+    planted = {
+        dest / "src" / f"cycle-{me}.ts": (
+            f"import {{ {other} }} from './cycle-{other}.ts';\n"
+            f"export const {me} = (): number => {other}() + 1;\n"
+        )
+        for me, other in (("a", "b"), ("b", "a"))
+    }
+    for path, text in planted.items():
+        path.write_text(text, encoding="utf-8")
+    try:
+        lint = subprocess.run(
+            ["npm", "run", "lint"],
+            cwd=dest,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    finally:
+        for path in planted:
+            path.unlink()
+    assert lint.returncode != 0, lint.stdout[-4000:]
+    for name in planted:
+        assert str(name) in lint.stdout, lint.stdout[-4000:]
+        block = lint.stdout.split(str(name), 1)[1].split("\n\n", 1)[0]
+        assert re.search(r"error\s+Dependency cycle detected\s+import-x/no-cycle", block), block
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_generated_project_passes_its_own_checks(case: Case, tmp_path: Path) -> None:
     node_bin = _required_env(f"HARDSTART_NODE{case.node_major}_BIN")
@@ -127,6 +158,7 @@ def test_generated_project_passes_its_own_checks(case: Case, tmp_path: Path) -> 
 
     _run(["npm", "ci", "--no-audit", "--no-fund"], cwd=dest, env=env)
     _run(["npm", "run", "lint"], cwd=dest, env=env)
+    _assert_lint_refuses_import_cycles(dest, env)
     _run(["npm", "run", "typecheck"], cwd=dest, env=env)
 
     # Embedded PGlite: the default for development and tests.

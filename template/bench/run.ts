@@ -10,21 +10,22 @@
 // and the real app runs with NODE_ENV=production; unset → each app has its own in-memory PGlite and the real app runs with
 // NODE_ENV=development, which PGlite requires (same middleware stack; OpenAPI route mounted).
 // The real app logs at LOG_LEVEL=info into a file: request logging is part of what is measured.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { z } from 'zod';
+import { request } from '../test/support/http.ts';
+import { spawnServer, stopAll, type ServerProcess } from '../test/support/processes.ts';
+import { newUser } from '../test/support/users.ts';
 
 const TARGET_RATIO = 0.55;
 const TARGET_FLOOD_P99_MS = 50;
 const PROBE_RATE = 200; // GET /healthz per second during the login flood: a monitor plus light traffic
-const projectDir = resolve(import.meta.dirname, '..');
 
 const { values: args } = parseArgs({
   options: {
@@ -51,41 +52,21 @@ function progress(message: string): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Child processes: both apps run as processes of their own, stopped on exit, on error and on Ctrl-C.
+// Child processes: both apps run as processes of their own (test/support/processes.ts), stopped on
+// exit, on error and on Ctrl-C; SIGINT, like Ctrl-C, skips the drain delay SIGTERM would wait for.
 // ---------------------------------------------------------------------------------------------
-const children = new Set<ChildProcess>();
 const cannons = new Set<autocannon.Instance>();
 const workDir = mkdtempSync(join(tmpdir(), 'bench-'));
 
 process.once('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
   rmSync(workDir, { recursive: true, force: true });
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     progress(`${signal}: stopping`);
     for (const instance of cannons) instance.stop();
-    void stopAll().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    void stopAll('SIGINT').finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((done) => {
-    child.once('exit', () => {
-      done();
-    });
-  });
-  child.kill('SIGINT'); // like Ctrl-C: no drain delay (SIGTERM would wait for a load balancer)
-  const timer = setTimeout(() => {
-    child.kill('SIGKILL');
-  }, 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
-async function stopAll(): Promise<void> {
-  await Promise.all([...children].map(stop));
 }
 
 async function freePort(): Promise<number> {
@@ -138,11 +119,6 @@ class LogFile {
   }
 }
 
-interface Started {
-  base: string;
-  pid: number;
-}
-
 // CPU time (user + system, all threads) a process has used, in ms, from Linux's /proc; undefined
 // elsewhere. CPU per request does not depend on what else the machine runs, unlike req/s.
 function cpuMs(pid: number): number | undefined {
@@ -156,41 +132,25 @@ function cpuMs(pid: number): number | undefined {
   }
 }
 
-async function startApp(name: string, entry: string, env: NodeJS.ProcessEnv, port: number, log?: LogFile): Promise<Started> {
-  const child = spawn(process.execPath, [entry], { cwd: projectDir, env, stdio: ['ignore', log?.fd ?? 'pipe', 'pipe'] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  let output = '';
-  const keep = (chunk: Buffer): void => {
-    output = (output + chunk.toString('utf8')).slice(-4096);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const base = `http://127.0.0.1:${String(port)}`;
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline && child.exitCode === null) {
-    try {
-      if ((await fetch(`${base}/healthz`)).ok && child.pid !== undefined) return { base, pid: child.pid };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((done) => setTimeout(done, 100));
-  }
-  throw new Error(`the ${name} app did not become healthy (exit code ${String(child.exitCode)}):\n${log?.tail() ?? ''}${output}`);
+interface Started {
+  base: string;
+  pid: number;
 }
 
-async function call<T>(schema: z.ZodType<T>, method: string, url: string, body?: object, bearer?: string): Promise<T> {
-  const headers: Record<string, string> = {};
-  const init: RequestInit = { method, headers };
-  if (body !== undefined) {
-    headers['content-type'] = 'application/json';
-    init.body = JSON.stringify(body);
+async function startApp(name: string, entry: string, env: NodeJS.ProcessEnv, port: number, log?: LogFile): Promise<Started> {
+  const base = `http://127.0.0.1:${String(port)}`;
+  const proc: ServerProcess = await spawnServer(env, { entry, readyUrl: `${base}/healthz`, ...(log === undefined ? {} : { stdoutFd: log.fd }) });
+  if (proc.port === undefined || proc.child.pid === undefined) {
+    const exit = await proc.exited;
+    throw new Error(`the ${name} app did not become healthy (exit code ${String(exit.code)}):\n${log?.tail() ?? ''}${[...proc.stdout, ...proc.stderr].join('\n')}`);
   }
-  if (bearer !== undefined) headers.authorization = `Bearer ${bearer}`;
-  const response = await fetch(url, init);
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${url} → ${String(response.status)}: ${text}`);
-  return schema.parse(JSON.parse(text));
+  return { base, pid: proc.child.pid };
+}
+
+async function call<T>(schema: z.ZodType<T>, app: Started, path: string, init: Parameters<typeof request>[2] = {}): Promise<T> {
+  const res = await request({ url: app.base }, path, init);
+  if (res.status >= 300) throw new Error(`${init.method ?? 'GET'} ${path} → ${String(res.status)}: ${res.text}`);
+  return schema.parse(res.body);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -303,7 +263,6 @@ function expectOnly2xx(label: string, m: Measure): void {
   }
 }
 
-const tokensSchema = z.object({ accessToken: z.string() });
 const noteSchema = z.object({ id: z.string(), title: z.string() });
 
 async function main(): Promise<void> {
@@ -330,13 +289,10 @@ async function main(): Promise<void> {
   const log = new LogFile('hardened.log');
   const hardened = await startApp('hardened', 'src/server.ts', hardenedEnv, hardenedPort, log);
 
-  const email = `bench-${randomUUID()}@example.com`;
-  const password = `bench ${randomBytes(18).toString('base64url')}`;
-  await call(z.unknown(), 'POST', `${hardened.base}/v1/auth/register`, { email, password, displayName: 'Bench' });
-  const { accessToken } = await call(tokensSchema, 'POST', `${hardened.base}/v1/auth/login`, { email, password });
+  const { email, password, headers: auth } = await newUser({ url: hardened.base }, { displayName: 'Bench' });
   const title = 'Benchmark note';
   const body = 'The same row is read on every request.';
-  const note = await call(noteSchema, 'POST', `${hardened.base}/v1/notes`, { title, body }, accessToken);
+  const note = await call(noteSchema, hardened, '/v1/notes', { method: 'POST', json: { title, body }, headers: auth });
 
   progress('starting the bare app');
   const bareEnv: NodeJS.ProcessEnv = {
@@ -348,13 +304,13 @@ async function main(): Promise<void> {
     BENCH_NOTE_BODY: body,
   };
   const bare = await startApp('bare', 'bench/bare.ts', bareEnv, barePort);
-  const bareNote = await call(noteSchema, 'GET', `${bare.base}/v1/notes/${note.id}`);
-  const hardenedNote = await call(noteSchema, 'GET', `${hardened.base}/v1/notes/${note.id}`, undefined, accessToken);
+  const bareNote = await call(noteSchema, bare, `/v1/notes/${note.id}`);
+  const hardenedNote = await call(noteSchema, hardened, `/v1/notes/${note.id}`, { headers: auth });
   if (bareNote.title !== title || hardenedNote.title !== title) throw new Error('the two apps do not serve the same note');
 
   const routes = [
     { route: 'GET /healthz', path: '/healthz', headers: {} },
-    { route: 'GET /v1/notes/:id (authenticated)', path: `/v1/notes/${note.id}`, headers: { authorization: `Bearer ${accessToken}` } },
+    { route: 'GET /v1/notes/:id (authenticated)', path: `/v1/notes/${note.id}`, headers: auth },
   ];
   const rows: Row[] = [];
   for (const { route, path, headers } of routes) {
@@ -414,7 +370,7 @@ async function main(): Promise<void> {
   if (hashed === 0) problems.push(`login flood: no login was answered 200 or 401 (${JSON.stringify(floodLogins.statusCodes)})`);
   const floodLogLines = log.newLines();
 
-  await stopAll();
+  await stopAll('SIGINT');
   if (databaseUrl !== undefined) {
     // Leave the database as it was: the bench user goes, with its note and sessions (ON DELETE CASCADE).
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 });
@@ -527,6 +483,6 @@ try {
   await main();
 } catch (error) {
   progress(`failed: ${error instanceof Error ? error.message : String(error)}`);
-  await stopAll();
+  await stopAll('SIGINT');
   process.exitCode = 1;
 }

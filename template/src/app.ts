@@ -11,9 +11,11 @@ import { createSessionCache } from './features/auth/session-cache.ts';
 import { accountKey, createAccountThrottle } from './features/auth/throttle.ts';
 import { createTokenService } from './features/auth/tokens.ts';
 import { healthRoutes } from './features/health/routes.ts';
+import { createHealthService } from './features/health/service.ts';
 import { noteRoutes } from './features/notes/routes.ts';
 import { createNoteService } from './features/notes/service.ts';
 import { userRoutes } from './features/users/routes.ts';
+import { createUserService } from './features/users/service.ts';
 import { bodyParsers } from './http/body.ts';
 import { cors } from './http/cors.ts';
 import { errorHandler, notFound } from './http/errors.ts';
@@ -80,12 +82,13 @@ export function createApp(deps: AppDeps): Express {
   });
   const tokens = createTokenService(config);
   const sessions = createSessionCache(config.jwt.sessionCacheMs);
+  const users = createUserService(db);
   const routes: Route[] = [
-    ...healthRoutes({ db, state, checks: [() => stores.ping()] }),
+    ...healthRoutes(createHealthService({ db, state, checks: [() => stores.ping()] })),
     ...authRoutes(createAuthService({ config, db, hasher, tokens, sessions })),
-    ...userRoutes(db),
+    ...userRoutes(users),
     ...noteRoutes(createNoteService(db)),
-    ...adminRoutes(db),
+    ...adminRoutes(users),
   ];
   // No API map for attackers in production unless OPENAPI_ENABLED asks for it (H3).
   if (config.openapiEnabled) routes.push(openApiRoute(() => routes));

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import pkg from '../package.json' with { type: 'json' };
-import { RATE_LIMIT_STORE, STORE_ENV } from './http/rate-limit-store.ts';
+import { RATE_LIMIT_STORE, STORE_ENV } from './rate-limit-choice.ts';
 
 /** The JWT_SECRET value shipped in .env.example: accepted in development/test only (D7). */
 export const EXAMPLE_JWT_SECRET = 'development-only-secret-do-not-use-in-production-0123456789'; // pragma: allowlist secret

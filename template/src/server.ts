@@ -6,7 +6,7 @@ import type { Express } from 'express';
 import type { DestinationStream } from 'pino';
 import { createApp, type AppState } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { openDatabase } from './db/database.ts';
+import { openDatabase } from './db/open.ts';
 import { migrate } from './db/migrate.ts';
 import { createRateLimitStores } from './http/rate-limit-store.ts';
 import { createLogger, type Logger } from './logger.ts';

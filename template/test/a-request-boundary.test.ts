@@ -2,22 +2,12 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { describe, test } from 'node:test';
-import {
-  assertProblem,
-  NEEDS_REDIS,
-  newUser,
-  rawRequest,
-  request,
-  serverEnv,
-  slowHeaders,
-  spawnServer,
-  startApp,
-  strongPassword,
-  type TestApp,
-  type TestUser,
-  shareApp,
-  wrongPassword,
-} from './helpers.ts';
+import { ConfigError, loadConfig } from '../src/config.ts';
+import { shareApp, startApp, type TestApp } from './support/app.ts';
+import { configEnv, NEEDS_REDIS } from './support/env.ts';
+import { assertProblem, rawRequest, request, slowHeaders } from './support/http.ts';
+import { serverEnv, spawnServer } from './support/processes.ts';
+import { newUser, strongPassword, type TestUser, wrongPassword } from './support/users.ts';
 
 let app: TestApp;
 let user: TestUser;
@@ -327,6 +317,18 @@ describe('A8: strict request schemas', () => {
 });
 
 describe('A9: server timeouts (the real server process)', () => {
+  test('A9: on by default (headers 10 s < request 30 s; keep-alive 5 s), and 0 (no timeout) is refused', () => {
+    const { server } = loadConfig(configEnv({ NODE_ENV: 'test' }));
+    assert.deepEqual([server.headersTimeoutMs, server.requestTimeoutMs, server.keepAliveTimeoutMs], [10_000, 30_000, 5_000]);
+    for (const variable of ['HEADERS_TIMEOUT_SECONDS', 'REQUEST_TIMEOUT_SECONDS', 'KEEP_ALIVE_TIMEOUT_SECONDS']) {
+      assert.throws(() => loadConfig(configEnv({ NODE_ENV: 'test', [variable]: '0' })), (err: unknown) => err instanceof ConfigError && err.variables.includes(variable));
+    }
+    assert.throws(
+      () => loadConfig(configEnv({ NODE_ENV: 'test', HEADERS_TIMEOUT_SECONDS: '30', REQUEST_TIMEOUT_SECONDS: '30' })),
+      (err: unknown) => err instanceof ConfigError && err.variables.includes('HEADERS_TIMEOUT_SECONDS'),
+    );
+  });
+
   test('A9: slow headers, a slow body and idle keep-alive sockets are all cut off', { timeout: 90_000, skip: NEEDS_REDIS }, async () => {
     const server = await spawnServer(serverEnv({ HEADERS_TIMEOUT_SECONDS: '1', REQUEST_TIMEOUT_SECONDS: '2', KEEP_ALIVE_TIMEOUT_SECONDS: '1' }));
     try {

@@ -1,7 +1,9 @@
 // The HTTP contract, happy paths: register → login → me → notes CRUD and pages → refresh → password → logout.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { bearer, closeAll, newUser, request, startApp, strongPassword, uniqueEmail, type TestApp, type TestUser } from './helpers.ts';
+import { closeAll, startApp, type TestApp } from './support/app.ts';
+import { bearer, request } from './support/http.ts';
+import { newUser, strongPassword, type TestUser, uniqueEmail } from './support/users.ts';
 
 interface Note {
   id: string;

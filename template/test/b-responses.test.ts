@@ -1,19 +1,11 @@
 // Baseline B: response headers, the one error shape, and what responses may contain (OWASP API8, API3).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { promoteToAdmin } from '../src/features/users/service.ts';
-import {
-  assertProblem,
-  JWT_SECRET,
-  newUser,
-  request,
-  startApp,
-  strongPassword,
-  type JsonResponse,
-  type TestApp,
-  type TestUser,
-  shareApp,
-} from './helpers.ts';
+import { createUserService } from '../src/features/users/service.ts';
+import { shareApp, startApp, type TestApp } from './support/app.ts';
+import { JWT_SECRET } from './support/env.ts';
+import { assertProblem, type JsonResponse, request } from './support/http.ts';
+import { newUser, strongPassword, type TestUser } from './support/users.ts';
 
 let app: TestApp;
 let user: TestUser;
@@ -179,7 +171,7 @@ describe('B4: responses are shaped, never raw rows', () => {
 
   test('B4: the admin user list carries no hashes, tokens or other users\' secrets', async () => {
     const admin = await newUser(app);
-    await promoteToAdmin(app.db, admin.email);
+    await createUserService(app.db).promoteToAdmin(admin.email);
     const victim = await newUser(app);
     const res = await request<{ items: Record<string, unknown>[] }>(app, '/v1/admin/users?limit=100', { headers: admin.headers });
     assert.equal(res.status, 200, res.text);

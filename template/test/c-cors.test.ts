@@ -2,20 +2,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.ts';
-import {
-  ALLOWED_ORIGIN,
-  closeAll,
-  configEnv,
-  JWT_SECRET,
-  newUser,
-  request,
-  serverEnv,
-  spawnServer,
-  startApp,
-  waitForExit,
-  type TestApp,
-  type TestUser,
-} from './helpers.ts';
+import { closeAll, startApp, type TestApp } from './support/app.ts';
+import { ALLOWED_ORIGIN, configEnv, JWT_SECRET } from './support/env.ts';
+import { request } from './support/http.ts';
+import { serverEnv, spawnServer, waitForExit } from './support/processes.ts';
+import { newUser, type TestUser } from './support/users.ts';
 
 let app: TestApp;
 let credentialed: TestApp;

@@ -6,32 +6,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT, decodeJwt, decodeProtectedHeader } from 'jose';
 import { ConfigError, loadConfig } from '../src/config.ts';
-import {
-  JWT_AUDIENCE,
-  JWT_ISSUER,
-  JWT_SECRET,
-  PROJECT_DIR,
-  assertProblem,
-  bearer,
-  closeAll,
-  configEnv,
-  login,
-  median,
-  newUser,
-  register,
-  request,
-  serverEnv,
-  sleep,
-  spawnServer,
-  startApp,
-  strongPassword,
-  uniqueEmail,
-  waitForExit,
-  wrongPassword,
-  type JsonResponse,
-  type TestApp,
-  type TestUser,
-} from './helpers.ts';
+import { closeAll, startApp, type TestApp } from './support/app.ts';
+import { configEnv, JWT_AUDIENCE, JWT_ISSUER, JWT_SECRET, PROJECT_DIR } from './support/env.ts';
+import { assertProblem, bearer, type JsonResponse, request } from './support/http.ts';
+import { serverEnv, spawnServer, waitForExit } from './support/processes.ts';
+import { median, sleep } from './support/timing.ts';
+import { login, newUser, register, strongPassword, type TestUser, uniqueEmail, wrongPassword } from './support/users.ts';
 
 let app: TestApp;
 

@@ -8,27 +8,14 @@ import { after, before, describe, test } from 'node:test';
 import { SignJWT, decodeJwt } from 'jose';
 import { PUBLIC_ROUTES } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-import { openDatabase } from '../src/db/database.ts';
+import { openDatabase } from '../src/db/open.ts';
 import { migrate } from '../src/db/migrate.ts';
-import { promoteToAdmin } from '../src/features/users/service.ts';
-import {
-  FaultyDatabase,
-  JWT_SECRET,
-  PROJECT_DIR,
-  USING_POSTGRES,
-  assertProblem,
-  bearer,
-  closeAll,
-  configEnv,
-  login,
-  newUser,
-  request,
-  sharedDatabase,
-  startApp,
-  testEnv,
-  type TestApp,
-  type TestUser,
-} from './helpers.ts';
+import { createUserService } from '../src/features/users/service.ts';
+import { closeAll, freshDatabase, sharedDatabase, startApp, type TestApp } from './support/app.ts';
+import { FaultyDatabase } from './support/db-faults.ts';
+import { configEnv, JWT_SECRET, PROJECT_DIR, testEnv, USING_POSTGRES } from './support/env.ts';
+import { assertProblem, bearer, request } from './support/http.ts';
+import { login, newUser, type TestUser } from './support/users.ts';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -42,6 +29,20 @@ before(async () => {
   bob = await newUser(app, { displayName: 'Bob' });
 });
 after(closeAll);
+
+describe('D8: no default accounts', () => {
+  test('D8: a freshly migrated database holds no account, so no default user or admin exists', async () => {
+    const fresh = await freshDatabase();
+    try {
+      await migrate(fresh.db);
+      const { rows } = await fresh.db.query<{ n: number }>('SELECT count(*)::int AS n FROM users');
+      assert.equal(rows[0]?.n, 0);
+    } finally {
+      await fresh.db.close();
+      await fresh.drop();
+    }
+  });
+});
 
 describe('E1: deny by default', () => {
   const EXPECTED_PUBLIC = [
@@ -178,7 +179,7 @@ describe('E3: function-level authorization', () => {
     const carol = await newUser(app, { displayName: 'Carol' });
     assertProblem(await request(app, '/v1/admin/users', { headers: carol.headers }), 403);
     const { db } = await sharedDatabase();
-    const promoted = await promoteToAdmin(db, carol.email);
+    const promoted = await createUserService(db).promoteToAdmin(carol.email);
     assert.equal(promoted?.role, 'admin');
     const res = await request<{ items: { email: string }[] }>(app, '/v1/admin/users?limit=100', { headers: carol.headers });
     assert.equal(res.status, 200, res.text);

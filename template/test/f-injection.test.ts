@@ -7,25 +7,13 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../src/config.ts';
-import { openDatabase } from '../src/db/database.ts';
+import { openDatabase } from '../src/db/open.ts';
 import { migrate } from '../src/db/migrate.ts';
-import {
-  NEEDS_REDIS,
-  PROJECT_DIR,
-  USING_POSTGRES,
-  freshDatabase,
-  request,
-  serverEnv,
-  sharedDatabase,
-  spawnServer,
-  strongPassword,
-  testEnv,
-  wrongPassword,
-  type JsonResponse,
-  type TestApp,
-  type TestUser,
-  shareApp,
-} from './helpers.ts';
+import { freshDatabase, shareApp, sharedDatabase, type TestApp } from './support/app.ts';
+import { NEEDS_REDIS, PROJECT_DIR, testEnv, USING_POSTGRES } from './support/env.ts';
+import { type JsonResponse, request } from './support/http.ts';
+import { serverEnv, spawnServer } from './support/processes.ts';
+import { strongPassword, type TestUser, wrongPassword } from './support/users.ts';
 
 const PAYLOADS = [
   "' OR '1'='1",

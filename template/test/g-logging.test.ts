@@ -2,9 +2,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadConfig } from '../src/config.ts';
-import { promoteToAdmin } from '../src/features/users/service.ts';
+import { createUserService } from '../src/features/users/service.ts';
 import { createLogger } from '../src/logger.ts';
-import { canary, configEnv, newUser, request, startApp, wrongPassword, type LogLine, type TestApp, type TestUser, shareApp } from './helpers.ts';
+import { shareApp, startApp, type TestApp } from './support/app.ts';
+import { configEnv } from './support/env.ts';
+import { request } from './support/http.ts';
+import { canary, type LogLine } from './support/logs.ts';
+import { newUser, type TestUser, wrongPassword } from './support/users.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -253,7 +257,7 @@ describe('G4: security events', () => {
 
   test('G4: every security event is marked as one and has a level and a request id', async () => {
     const admin = await newUser(app);
-    await promoteToAdmin(app.db, admin.email);
+    await createUserService(app.db).promoteToAdmin(admin.email);
     await request(app, '/v1/admin/users', { headers: admin.headers });
     const events = app.logs.entries.filter((e) => typeof e.event === 'string');
     assert.ok(events.length >= 5);

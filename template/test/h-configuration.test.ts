@@ -6,20 +6,12 @@ import { ConfigError, loadConfig } from '../src/config.ts';
 import { changePasswordBody, loginBody, logoutBody, refreshBody, registerBody } from '../src/features/auth/schemas.ts';
 import { createNoteBody, updateNoteBody } from '../src/features/notes/schemas.ts';
 import pkg from '../package.json' with { type: 'json' };
-import {
-  JWT_SECRET,
-  assertProblem,
-  canary,
-  configEnv,
-  request,
-  serverEnv,
-  spawnServer,
-  startApp,
-  waitForExit,
-  type TestApp,
-  type TestUser,
-  shareApp,
-} from './helpers.ts';
+import { shareApp, startApp, type TestApp } from './support/app.ts';
+import { configEnv, JWT_SECRET } from './support/env.ts';
+import { assertProblem, request } from './support/http.ts';
+import { canary } from './support/logs.ts';
+import { serverEnv, spawnServer, waitForExit } from './support/processes.ts';
+import { type TestUser } from './support/users.ts';
 
 let app: TestApp;
 let user: TestUser;

@@ -3,31 +3,16 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { loadConfig } from '../src/config.ts';
-import { openDatabase } from '../src/db/database.ts';
+import { DatabaseUnavailableError } from '../src/db/database.ts';
+import { openDatabase } from '../src/db/open.ts';
 import { translate } from '../src/db/postgres.ts';
-import { ServiceUnavailableError } from '../src/http/errors.ts';
-import {
-  FaultyDatabase,
-  NEEDS_REDIS,
-  USING_POSTGRES,
-  assertProblem,
-  closeAll,
-  eventually,
-  login,
-  newUser,
-  register,
-  request,
-  serverEnv,
-  sharedDatabase,
-  sleep,
-  spawnServer,
-  startApp,
-  startTcpProxy,
-  testEnv,
-  waitForExit,
-  wrongPassword,
-  type TestApp,
-} from './helpers.ts';
+import { closeAll, sharedDatabase, startApp, type TestApp } from './support/app.ts';
+import { FaultyDatabase, startTcpProxy } from './support/db-faults.ts';
+import { NEEDS_REDIS, testEnv, USING_POSTGRES } from './support/env.ts';
+import { assertProblem, request } from './support/http.ts';
+import { serverEnv, spawnServer, waitForExit } from './support/processes.ts';
+import { eventually, sleep } from './support/timing.ts';
+import { login, newUser, register, wrongPassword } from './support/users.ts';
 
 let app: TestApp;
 
@@ -36,6 +21,7 @@ before(async () => {
 });
 afterEach(() => {
   app.db.failing = false;
+  app.db.unavailable = false;
   app.db.release();
 });
 after(closeAll);
@@ -154,6 +140,14 @@ describe('I2: readiness follows the database; liveness does not', () => {
     assert.equal((await request(app, '/readyz')).status, 200);
   });
 
+  test('I4: the database reported unavailable → API requests get 503 with Retry-After, not a 500', async () => {
+    const user = await newUser(app);
+    app.db.unavailable = true;
+    const res = await request(app, '/v1/notes', { headers: user.headers });
+    assertProblem(res, 503);
+    assert.match(res.headers.get('retry-after') ?? '', /^[1-9][0-9]*$/);
+  });
+
   test('I2: only connection failures become 503; any other database error stays itself (a logged 500, not an outage)', () => {
     const coded = (code: string, message = 'x') => Object.assign(new Error(message), { code });
     const unavailable = [
@@ -164,7 +158,7 @@ describe('I2: readiness follows the database; liveness does not', () => {
       coded('53300'),
       coded('57P01'),
     ];
-    for (const err of unavailable) assert.ok(translate(err) instanceof ServiceUnavailableError, err.message);
+    for (const err of unavailable) assert.ok(translate(err) instanceof DatabaseUnavailableError, err.message);
     const bugs = [new TypeError('undefined is not a function'), new Error('bind message supplies 1 parameters'), coded('42P01'), coded('22P02'), coded('57014'), coded('ERR_INVALID_ARG_TYPE')];
     for (const err of bugs) assert.equal(translate(err), err);
   });

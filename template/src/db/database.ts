@@ -1,5 +1,3 @@
-import type { Config } from '../config.ts';
-
 export interface QueryResult<T> {
   rows: T[];
   rowCount: number;
@@ -15,18 +13,16 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export const UNIQUE_VIOLATION = '23505';
+const UNIQUE_VIOLATION = '23505';
 
 export function isUniqueViolation(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === UNIQUE_VIOLATION;
 }
 
-export async function openDatabase(config: Config): Promise<Database> {
-  if (config.databaseUrl !== undefined) {
-    const { openPostgres } = await import('./postgres.ts');
-    return openPostgres(config.databaseUrl);
+/** The database cannot serve now (connection lost, server shutting down): the HTTP layer answers 503 (I4). */
+export class DatabaseUnavailableError extends Error {
+  constructor() {
+    super('The database is unavailable');
+    this.name = 'DatabaseUnavailableError';
   }
-  if (config.isProduction) throw new Error('DATABASE_URL is required in production');
-  const { openPglite } = await import('./pglite.ts');
-  return openPglite(config.pgliteDir);
 }

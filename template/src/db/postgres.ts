@@ -1,6 +1,5 @@
 import pg from 'pg';
-import { ServiceUnavailableError } from '../http/errors.ts';
-import type { Database, QueryResult } from './database.ts';
+import { DatabaseUnavailableError, type Database, type QueryResult } from './database.ts';
 
 // SQLSTATE classes 08 (connection), 53 (resources), 57P (shutdown); pg's own connection errors carry no code.
 const UNAVAILABLE_SQLSTATE = /^(08|53|57P)/;
@@ -14,7 +13,7 @@ export function translate(err: unknown): unknown {
     typeof code === 'string'
       ? UNAVAILABLE_SOCKET.has(code) || (/^[0-9A-Z]{5}$/.test(code) && UNAVAILABLE_SQLSTATE.test(code))
       : err instanceof Error && typeof message === 'string' && UNAVAILABLE_MESSAGE.test(message);
-  return unavailable ? new ServiceUnavailableError('The database is unavailable') : err;
+  return unavailable ? new DatabaseUnavailableError() : err;
 }
 
 type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;

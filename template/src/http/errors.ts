@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import { DatabaseUnavailableError } from '../db/database.ts';
 
 export interface FieldError {
   location: 'body' | 'query' | 'params';
@@ -61,6 +62,8 @@ const BODY_ERRORS: Record<string, [number, string]> = {
 
 function toHttpError(err: unknown): HttpError | undefined {
   if (err instanceof HttpError) return err;
+  // A lost database is a retryable outage, not a bug: 503 with Retry-After (I4).
+  if (err instanceof DatabaseUnavailableError) return new ServiceUnavailableError(err.message);
   if (typeof err !== 'object' || err === null) return undefined;
   const { type, status } = err as { type?: unknown; status?: unknown };
   const known = typeof type === 'string' ? BODY_ERRORS[type] : undefined;

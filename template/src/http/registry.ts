@@ -1,7 +1,7 @@
 import type { Express, Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
-import type { AuthUser } from '../features/auth/tokens.ts';
 import { securityEvent } from '../logger.ts';
+import type { AuthUser } from '../principal.ts';
 import { HttpError, type FieldError } from './errors.ts';
 
 /** Who may call a route. Anything not marked 'public' needs a valid access token (E1). */

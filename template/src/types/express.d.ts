@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { AuthUser } from '../features/auth/tokens.ts';
+import type { AuthUser } from '../principal.ts';
 
 declare global {
   namespace Express {

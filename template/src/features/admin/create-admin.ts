@@ -1,9 +1,9 @@
 import { argv, exit, stderr, stdout } from 'node:process';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from '../../config.ts';
-import { openDatabase } from '../../db/database.ts';
+import { openDatabase } from '../../db/open.ts';
 import { migrate } from '../../db/migrate.ts';
-import { promoteToAdmin } from '../users/service.ts';
+import { createUserService } from '../users/service.ts';
 
 // `npm run admin:create -- <email>`: the only way an account becomes admin. No default admin exists (D8).
 const email = z.email().max(254).safeParse(argv[2]);
@@ -16,7 +16,7 @@ try {
   const db = await openDatabase(loadConfig(process.env));
   try {
     await migrate(db);
-    const user = await promoteToAdmin(db, email.data);
+    const user = await createUserService(db).promoteToAdmin(email.data);
     if (user === undefined) {
       stderr.write('no user has this e-mail address: register first, then promote\n');
       exitCode(1);

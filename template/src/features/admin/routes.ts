@@ -1,13 +1,12 @@
-import type { Database } from '../../db/database.ts';
 import { cursorParam, limitParam, pageSchema } from '../../http/pagination.ts';
 import { defineRoute, type Route } from '../../http/registry.ts';
 import { z } from 'zod';
 import { userSchema } from '../users/schemas.ts';
-import { listUserPage } from '../users/service.ts';
+import type { UserService } from '../users/service.ts';
 
 const DEFAULT_PAGE_SIZE = 50;
 
-export function adminRoutes(db: Database): Route[] {
+export function adminRoutes(users: UserService): Route[] {
   return [
     defineRoute({
       method: 'get',
@@ -21,7 +20,7 @@ export function adminRoutes(db: Database): Route[] {
         200: { description: 'A page of users', schema: pageSchema(userSchema) },
         403: { description: 'The caller is not an admin' },
       },
-      handler: async ({ query }) => ({ status: 200, body: await listUserPage(db, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor) }),
+      handler: async ({ query }) => ({ status: 200, body: await users.list(query.limit ?? DEFAULT_PAGE_SIZE, query.cursor) }),
     }),
   ];
 }

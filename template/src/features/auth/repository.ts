@@ -1,5 +1,5 @@
 import type { Database } from '../../db/database.ts';
-import type { Role } from './tokens.ts';
+import type { Role } from '../../principal.ts';
 
 export interface RefreshTokenRow {
   id: string;

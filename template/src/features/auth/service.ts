@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../../config.ts';
 import { isUniqueViolation, type Database } from '../../db/database.ts';
 import { HttpError } from '../../http/errors.ts';
+import type { AuthUser } from '../../principal.ts';
 import { findUserByEmail, findUserById, insertUser, updatePasswordHash, type UserRow } from '../users/repository.ts';
 import { toUserJson, type UserJson } from '../users/schemas.ts';
 import { checkPassword, type PasswordHasher } from './passwords.ts';
@@ -15,7 +16,7 @@ import {
 } from './repository.ts';
 import { BEARER_SCHEME, type TokenPair } from './schemas.ts';
 import type { SessionCache } from './session-cache.ts';
-import type { AuthUser, TokenService } from './tokens.ts';
+import type { TokenService } from './tokens.ts';
 
 export type RefreshOutcome = { kind: 'ok'; pair: TokenPair } | { kind: 'reused'; userId: string } | { kind: 'invalid' };
 

@@ -1,4 +1,4 @@
-import type { Role } from './tokens.ts';
+import type { Role } from '../../principal.ts';
 
 export interface SessionCache {
   get(sessionId: string): Role | undefined;

@@ -2,14 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
 import { z } from 'zod';
 import type { Config } from '../../config.ts';
-
-export type Role = 'user' | 'admin';
-
-export interface AuthUser {
-  id: string;
-  role: Role;
-  sessionId: string;
-}
+import type { AuthUser, Role } from '../../principal.ts';
 
 export class InvalidTokenError extends Error {
   readonly reason: string;

@@ -1,6 +1,6 @@
 import type { Database } from '../../db/database.ts';
 import type { Position } from '../../http/pagination.ts';
-import type { Role } from '../auth/tokens.ts';
+import type { Role } from '../../principal.ts';
 
 export interface UserRow {
   id: string;

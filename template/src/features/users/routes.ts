@@ -1,9 +1,8 @@
-import type { Database } from '../../db/database.ts';
 import { defineRoute, type Route } from '../../http/registry.ts';
 import { userSchema } from './schemas.ts';
-import { getProfile } from './service.ts';
+import type { UserService } from './service.ts';
 
-export function userRoutes(db: Database): Route[] {
+export function userRoutes(users: UserService): Route[] {
   return [
     defineRoute({
       method: 'get',
@@ -11,7 +10,7 @@ export function userRoutes(db: Database): Route[] {
       summary: 'The signed-in user',
       tag: 'users',
       responses: { 200: { description: 'The caller', schema: userSchema } },
-      handler: async ({ user }) => ({ status: 200, body: await getProfile(db, user.id) }),
+      handler: async ({ user }) => ({ status: 200, body: await users.profile(user.id) }),
     }),
   ];
 }
