@@ -25,6 +25,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -113,6 +114,17 @@ def _get(url: str) -> int:
             return int(response.status)
     except urllib.error.HTTPError as err:
         return err.code
+
+
+def _post_json(url: str, body: dict[str, str]) -> tuple[int, Any]:
+    data = json.dumps(body).encode()
+    headers = {"content-type": "application/json"}
+    request = urllib.request.Request(url, data=data, headers=headers)  # noqa: S310 (http://127.0.0.1 only)
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:  # noqa: S310 (http://127.0.0.1 only)
+            return int(response.status), json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
 
 
 @pytest.fixture
@@ -221,6 +233,15 @@ def test_production_install_runs_read_only_as_an_unprivileged_user(
             time.sleep(0.2)
         assert _get(f"http://127.0.0.1:{port}/healthz") == 200
         assert _get(f"http://127.0.0.1:{port}/openapi.json") == 404, "docs exposed in production"
+        # The strength estimator loads on first use: registering proves the installed tree holds it.
+        register = f"http://127.0.0.1:{port}/v1/auth/register"
+        account = {"email": "prod-check@example.com", "displayName": "Prod Check"}
+        status, body = _post_json(register, {**account, "password": "abcabcabcabcabcabc"})
+        assert status == 400, body
+        assert [error["code"] for error in body["errors"]] == ["weak"], body
+        passphrase = f"tulip mango {secrets.token_urlsafe(9)} lantern"
+        status, body = _post_json(register, {**account, "password": passphrase})
+        assert status == 201, body
 
         check = subprocess.run(
             argv(stage.healthcheck), cwd=app, env=run_env, capture_output=True, timeout=15

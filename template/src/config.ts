@@ -151,6 +151,8 @@ export const configSchema = z
     LOGIN_FAILURES_MAX: wholeNumber(10, 1, 1000),
     LOGIN_FAILURES_WINDOW_SECONDS: wholeNumber(900, 1, 86_400),
     PASSWORD_MIN_LENGTH: wholeNumber(15, 8, 64),
+    // zxcvbn score 3 or 4 only: 2 and below accept passwords an offline attacker guesses in hours (D2).
+    PASSWORD_MIN_SCORE: z.enum(['3', '4'], { error: 'must be 3 or 4' }).default('3').transform(Number),
     // One core stays free, and argon2 never fills libuv's threadpool, which DNS, fs and zlib share (D1, I4).
     HASH_CONCURRENCY: wholeNumber(Math.min(Math.max(1, availableParallelism() - 1), 3), 1, 64),
     // Read by Node itself at startup; here only so that HASH_CONCURRENCY can be checked against it.
@@ -227,6 +229,7 @@ export const configSchema = z
     },
     passwords: {
       minLength: env.PASSWORD_MIN_LENGTH,
+      minScore: env.PASSWORD_MIN_SCORE,
       hashConcurrency: env.HASH_CONCURRENCY,
       hashQueueMax: env.HASH_QUEUE_MAX,
     },

@@ -1,57 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { argon2id, hash, verify } from 'argon2';
 import { ServiceUnavailableError } from '../../http/errors.ts';
-
-/** NIST 800-63B wants at least 64 allowed; the cap stops huge inputs from burning hashing time (D2). */
-export const MAX_PASSWORD_LENGTH = 128;
+import { normalizePassword } from './password-policy.ts';
 
 // OWASP Password Storage minimum for argon2id: 19 MiB, 2 passes, 1 lane; argon2 adds a random salt (D1).
 const ARGON2_OPTIONS = { type: argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
-
-// Common and breached passwords, lower-cased: the first guesses of any attacker are refused (D2).
-const COMMON_PASSWORDS = new Set(
-  // eslint-disable-next-line security/detect-non-literal-fs-filename -- a constant path inside this package
-  readFileSync(new URL('./common-passwords.txt', import.meta.url), 'utf8')
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== ''),
-);
-
-/** Unicode passwords are compared in NFKC form, so visually equal input hashes equally (NIST 800-63B). */
-export function normalizePassword(password: string): string {
-  return password.normalize('NFKC');
-}
-
-export interface PasswordRejection {
-  code: 'too_short' | 'too_long' | 'common' | 'repetitive' | 'contains_email';
-  message: string;
-}
-
-function isRepetitiveOrSequential(chars: readonly string[]): boolean {
-  if (new Set(chars).size <= 2) return true;
-  const codes = chars.map((c) => c.codePointAt(0) ?? 0);
-  const step = (codes[1] ?? 0) - (codes[0] ?? 0);
-  return Math.abs(step) === 1 && codes.every((code, i) => i === 0 || code - (codes[i - 1] ?? 0) === step);
-}
-
-/** NIST 800-63B: a length window and a blocklist of guessable passwords, no composition rules (D2). */
-export function checkPassword(password: string, minLength: number, email?: string): PasswordRejection | undefined {
-  const normalized = normalizePassword(password);
-  const chars = Array.from(normalized);
-  if (chars.length < minLength) return { code: 'too_short', message: `must be at least ${minLength} characters long` };
-  if (chars.length > MAX_PASSWORD_LENGTH) {
-    return { code: 'too_long', message: `must be at most ${MAX_PASSWORD_LENGTH} characters long` };
-  }
-  const lower = normalized.toLowerCase();
-  if (COMMON_PASSWORDS.has(lower)) return { code: 'common', message: 'is a commonly used password: choose another' };
-  if (isRepetitiveOrSequential(chars)) return { code: 'repetitive', message: 'is too repetitive or sequential: choose another' };
-  const local = email?.split('@', 1)[0] ?? '';
-  if (local.length >= 4 && lower.includes(local.toLowerCase())) {
-    return { code: 'contains_email', message: 'must not contain your e-mail address' };
-  }
-  return undefined;
-}
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;

@@ -5,7 +5,8 @@ import { HttpError } from '../../http/errors.ts';
 import type { AuthUser } from '../../principal.ts';
 import { findUserByEmail, findUserById, insertUser, updatePasswordHash, type UserRow } from '../users/repository.ts';
 import { toUserJson, type UserJson } from '../users/schemas.ts';
-import { checkPassword, type PasswordHasher } from './passwords.ts';
+import { createPasswordPolicy, type PasswordOwner, type PasswordPolicy } from './password-policy.ts';
+import type { PasswordHasher } from './passwords.ts';
 import {
   insertRefreshToken,
   lockRefreshToken,
@@ -29,8 +30,8 @@ export interface AuthService {
   changePassword(user: AuthUser, currentPassword: string, newPassword: string): Promise<'changed' | 'wrong-password'>;
 }
 
-function rejectWeakPassword(field: string, password: string, minLength: number, email: string): void {
-  const rejection = checkPassword(password, minLength, email);
+async function rejectWeakPassword(policy: PasswordPolicy, field: string, password: string, owner: PasswordOwner): Promise<void> {
+  const rejection = await policy.check(password, owner);
   if (rejection !== undefined) {
     throw new HttpError(400, 'The password does not meet the requirements', {
       errors: [{ location: 'body', path: field, message: rejection.message, code: rejection.code }],
@@ -46,7 +47,7 @@ export function createAuthService(deps: {
   sessions: SessionCache;
 }): AuthService {
   const { config, db, hasher, tokens, sessions } = deps;
-  const minLength = config.passwords.minLength;
+  const policy = createPasswordPolicy(config.passwords);
 
   // A rotated token inherits its family's deadline: a stolen, kept-fresh token must not live for ever (D6).
   async function startSession(
@@ -67,7 +68,9 @@ export function createAuthService(deps: {
 
   return {
     async register({ email, password, displayName }) {
-      rejectWeakPassword('password', password, minLength, email);
+      // A flood is refused before it costs a strength estimate as well as a hash.
+      hasher.assertCapacity();
+      await rejectWeakPassword(policy, 'password', password, { email, displayName });
       // Hash first, then insert: a taken address costs the same time as a new one.
       const passwordHash = await hasher.hash(password);
       try {
@@ -115,9 +118,10 @@ export function createAuthService(deps: {
     },
 
     async changePassword(auth, currentPassword, newPassword) {
+      hasher.assertCapacity();
       const user = await findUserById(db, auth.id);
       if (user === undefined) throw new HttpError(401, 'A valid access token is required');
-      rejectWeakPassword('newPassword', newPassword, minLength, user.email);
+      await rejectWeakPassword(policy, 'newPassword', newPassword, { email: user.email, displayName: user.display_name });
       if (!(await hasher.verify(user.password_hash, currentPassword))) return 'wrong-password';
       const passwordHash = await hasher.hash(newPassword);
       await db.transaction(async (tx) => {
