@@ -3,19 +3,11 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.ts';
-import {
-  assertProblem,
-  closeAll,
-  configEnv,
-  newUser,
-  request,
-  sleep,
-  startApp,
-  uniqueEmail,
-  wrongPassword,
-  type JsonResponse,
-  type TestApp,
-} from './helpers.ts';
+import { closeAll, startApp, type TestApp } from './support/app.ts';
+import { configEnv } from './support/env.ts';
+import { assertProblem, request, type JsonResponse } from './support/http.ts';
+import { sleep } from './support/timing.ts';
+import { newUser, uniqueEmail, wrongPassword } from './support/users.ts';
 
 type Refusal = JsonResponse<{ errors?: { path: string; message: string; code?: string }[] }>;
 
