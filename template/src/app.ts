@@ -38,7 +38,7 @@ export interface AppDeps {
   state: AppState;
 }
 
-export interface RouteEntry {
+export interface RouteEntry extends Pick<Route, 'params' | 'query' | 'body'> {
   method: string;
   path: string;
   access: Access;
@@ -82,7 +82,7 @@ export function createApp(deps: AppDeps): Express {
   const sessions = createSessionCache(config.jwt.sessionCacheMs);
   const routes: Route[] = [
     ...healthRoutes({ db, state, checks: [() => stores.ping()] }),
-    ...authRoutes(createAuthService({ config, db, hasher, tokens, sessions })),
+    ...authRoutes(createAuthService({ config, db, hasher, tokens, sessions }), config.passwords),
     ...userRoutes(db),
     ...noteRoutes(createNoteService(db)),
     ...adminRoutes(db),
@@ -130,6 +130,9 @@ export function createApp(deps: AppDeps): Express {
     method: route.method.toUpperCase(),
     path: route.path,
     access: route.access,
+    params: route.params,
+    query: route.query,
+    body: route.body,
   }));
   return app;
 }

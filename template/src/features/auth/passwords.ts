@@ -39,8 +39,10 @@ function isRepetitiveOrSequential(chars: readonly string[]): boolean {
 export function checkPassword(password: string, minLength: number, email?: string): PasswordRejection | undefined {
   const normalized = normalizePassword(password);
   const chars = Array.from(normalized);
-  if (chars.length < minLength) return { code: 'too_short', message: `must be at least ${minLength} characters long` };
-  if (chars.length > MAX_PASSWORD_LENGTH) {
+  // The window counts the password as sent, as the OpenAPI document states it (H3); NFKC can change its length.
+  const length = Array.from(password).length;
+  if (length < minLength) return { code: 'too_short', message: `must be at least ${minLength} characters long` };
+  if (length > MAX_PASSWORD_LENGTH) {
     return { code: 'too_long', message: `must be at most ${MAX_PASSWORD_LENGTH} characters long` };
   }
   const lower = normalized.toLowerCase();

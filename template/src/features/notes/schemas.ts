@@ -14,7 +14,8 @@ export const createNoteBody = z.strictObject({ title, body });
 
 export const updateNoteBody = z
   .strictObject({ title: title.optional(), body: body.optional() })
-  .refine((patch) => patch.title !== undefined || patch.body !== undefined, 'must change title or body');
+  .refine((patch) => patch.title !== undefined || patch.body !== undefined, 'must change title or body')
+  .meta({ minProperties: 1 });
 
 /** The only shape in which a note leaves the API (B4): the owner id stays inside. */
 export const noteSchema = z.object({
