@@ -1,20 +1,21 @@
 import { z } from 'zod';
 
-/** Page size for list endpoints: 1–100, default 20 (A8: no unbounded lists). */
+/** Page size for list endpoints: 1–100 (A8: no unbounded lists). */
 export const MAX_PAGE_SIZE = 100;
 
-// Query values arrive as strings: only plain digits become a number, so the document can say `integer` (H3).
-export const limitParam = z
-  .preprocess(
-    (value) => (typeof value === 'string' && /^[0-9]{1,3}$/.test(value) ? Number(value) : value),
-    z
-      .number({ error: 'must be a whole number' })
-      .int('must be a whole number')
-      .min(1, 'must be at least 1')
-      .max(MAX_PAGE_SIZE, `must be at most ${MAX_PAGE_SIZE}`),
-  )
-  .optional()
-  .describe(`Page size, 1–${MAX_PAGE_SIZE} (default 20)`);
+/** Query values arrive as strings: only plain digits become a number, so the document can say `integer` (H3). */
+export const limitParam = (fallback: number) =>
+  z
+    .preprocess(
+      (value) => (typeof value === 'string' && /^[0-9]{1,3}$/.test(value) ? Number(value) : value),
+      z
+        .number({ error: 'must be a whole number' })
+        .int('must be a whole number')
+        .min(1, 'must be at least 1')
+        .max(MAX_PAGE_SIZE, `must be at most ${MAX_PAGE_SIZE}`),
+    )
+    .default(fallback)
+    .describe(`Page size, 1–${MAX_PAGE_SIZE} (default ${fallback})`);
 
 export interface Position {
   createdAt: Date;

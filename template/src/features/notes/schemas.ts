@@ -8,7 +8,7 @@ const body = text({ max: 10_000 });
 
 export const noteParams = z.strictObject({ id: z.uuid({ error: 'must be a UUID' }) });
 
-export const listNotesQuery = z.strictObject({ limit: limitParam, cursor: cursorParam });
+export const listNotesQuery = z.strictObject({ limit: limitParam(20), cursor: cursorParam });
 
 export const createNoteBody = z.strictObject({ title, body });
 
