@@ -40,7 +40,7 @@ export interface AppDeps {
   state: AppState;
 }
 
-export interface RouteEntry {
+export interface RouteEntry extends Pick<Route, 'params' | 'query' | 'body'> {
   method: string;
   path: string;
   access: Access;
@@ -85,7 +85,7 @@ export function createApp(deps: AppDeps): Express {
   const users = createUserService(db);
   const routes: Route[] = [
     ...healthRoutes(createHealthService({ db, state, checks: [() => stores.ping()] })),
-    ...authRoutes(createAuthService({ config, db, hasher, tokens, sessions })),
+    ...authRoutes(createAuthService({ config, db, hasher, tokens, sessions }), config.passwords),
     ...userRoutes(users),
     ...noteRoutes(createNoteService(db)),
     ...adminRoutes(users),
@@ -133,6 +133,9 @@ export function createApp(deps: AppDeps): Express {
     method: route.method.toUpperCase(),
     path: route.path,
     access: route.access,
+    params: route.params,
+    query: route.query,
+    body: route.body,
   }));
   return app;
 }

@@ -138,7 +138,7 @@ describe('E2: object-level authorization', () => {
   test("E2: a cursor made from someone else's note does not open their list", async () => {
     const note = await request<{ id: string; createdAt: string }>(app, '/v1/notes', { method: 'POST', headers: alice.headers, json: { title: 'alice cursor', body: 'a' } });
     const future = new Date(Date.parse(note.body.createdAt) + 60_000).getTime();
-    const cursor = Buffer.from(`${future}.${note.body.id}`, 'latin1').toString('base64url');
+    const cursor = `${future}.${note.body.id}`;
     const res = await request<{ items: { title: string }[] }>(app, `/v1/notes?cursor=${cursor}`, { headers: bob.headers });
     assert.ok(res.status === 200 || res.status === 400, `status ${res.status}`);
     if (res.status === 200) assert.ok(res.body.items.every((n) => !n.title.startsWith('alice')));

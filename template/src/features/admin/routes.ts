@@ -4,8 +4,6 @@ import { z } from 'zod';
 import { userSchema } from '../users/schemas.ts';
 import type { UserService } from '../users/service.ts';
 
-const DEFAULT_PAGE_SIZE = 50;
-
 export function adminRoutes(users: UserService): Route[] {
   return [
     defineRoute({
@@ -15,12 +13,12 @@ export function adminRoutes(users: UserService): Route[] {
       tag: 'admin',
       // Function-level authorization: the role is checked on every call, from the database (E3).
       access: 'admin',
-      query: z.strictObject({ limit: limitParam, cursor: cursorParam }),
+      query: z.strictObject({ limit: limitParam(50), cursor: cursorParam }),
       responses: {
         200: { description: 'A page of users', schema: pageSchema(userSchema) },
         403: { description: 'The caller is not an admin' },
       },
-      handler: async ({ query }) => ({ status: 200, body: await users.list(query.limit ?? DEFAULT_PAGE_SIZE, query.cursor) }),
+      handler: async ({ query }) => ({ status: 200, body: await users.list(query.limit, query.cursor) }),
     }),
   ];
 }

@@ -85,7 +85,8 @@ export function createPasswordPolicy(options: { minLength: number; minScore: num
   return {
     async check(password, owner) {
       const normalized = normalizePassword(password);
-      const length = Array.from(normalized).length;
+      // The window counts the password as sent, as the OpenAPI document states it (H3); NFKC can change its length.
+      const length = Array.from(password).length;
       if (length < minLength) return { code: 'too_short', message: `must be at least ${minLength} characters long` };
       if (length > MAX_PASSWORD_LENGTH) {
         return { code: 'too_long', message: `must be at most ${MAX_PASSWORD_LENGTH} characters long` };

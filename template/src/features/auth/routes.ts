@@ -7,7 +7,7 @@ import type { AuthService } from './service.ts';
 
 const invalidCredentials = () => new HttpError(401, 'Invalid e-mail or password');
 
-export function authRoutes(auth: AuthService): Route[] {
+export function authRoutes(auth: AuthService, passwords: { minLength: number }): Route[] {
   return [
     defineRoute({
       method: 'post',
@@ -16,7 +16,7 @@ export function authRoutes(auth: AuthService): Route[] {
       tag: 'auth',
       access: 'public',
       authLimited: true,
-      body: registerBody,
+      body: registerBody(passwords.minLength),
       responses: {
         201: { description: 'The new user', schema: userSchema },
         409: { description: 'The address cannot be registered' },
@@ -93,7 +93,7 @@ export function authRoutes(auth: AuthService): Route[] {
       summary: 'Change the password; ends every other session',
       tag: 'auth',
       authLimited: true,
-      body: changePasswordBody,
+      body: changePasswordBody(passwords.minLength),
       throttleKey: ({ user }) => `password:${user.id}`,
       responses: { 204: { description: 'Changed; other sessions are revoked' } },
       handler: async ({ body, user, req, res }) => {
@@ -102,7 +102,7 @@ export function authRoutes(auth: AuthService): Route[] {
           res.locals.credentialFailure = true;
           securityEvent(req.log, 'auth.password.failure', { userId: user.id });
           throw new HttpError(400, 'The current password is incorrect', {
-            errors: [{ location: 'body', path: 'currentPassword', message: 'is incorrect' }],
+            errors: [{ location: 'body', path: 'currentPassword', message: 'is incorrect', code: 'incorrect' }],
           });
         }
         securityEvent(req.log, 'auth.password.changed', { userId: user.id });

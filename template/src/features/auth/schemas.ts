@@ -1,19 +1,24 @@
 import { z } from 'zod';
 import { text } from '../../http/text.ts';
+import { MAX_PASSWORD_LENGTH } from './passwords.ts';
 
-// Bounded at the boundary; the password rules (length window, blocklist) run in the service (D2).
+// Bounded at the boundary; the length window is stated here so the document shows it, strength runs in the service (D2).
 const email = z
   .email({ error: 'must be an e-mail address' })
   .max(254)
   .transform((value) => value.toLowerCase());
+// Checking an existing password: generous bounds, so a later PASSWORD_MIN_LENGTH never locks anyone out.
 const password = text({ min: 1, max: 512 });
+/** A new password: PASSWORD_MIN_LENGTH–128 characters, counted as sent, as the document states (D2, H3). */
+const newPassword = (minLength: number) => text({ min: minLength, max: MAX_PASSWORD_LENGTH });
 const refreshToken = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a refresh token');
 
-export const registerBody = z.strictObject({
-  email,
-  password,
-  displayName: text({ min: 1, max: 100, singleLine: true, trim: true }),
-});
+export const registerBody = (passwordMinLength: number) =>
+  z.strictObject({
+    email,
+    password: newPassword(passwordMinLength),
+    displayName: text({ min: 1, max: 100, singleLine: true, trim: true }),
+  });
 
 export const loginBody = z.strictObject({ email, password });
 
@@ -21,7 +26,8 @@ export const refreshBody = z.strictObject({ refreshToken });
 
 export const logoutBody = z.strictObject({ refreshToken });
 
-export const changePasswordBody = z.strictObject({ currentPassword: password, newPassword: password });
+export const changePasswordBody = (passwordMinLength: number) =>
+  z.strictObject({ currentPassword: password, newPassword: newPassword(passwordMinLength) });
 
 export const BEARER_SCHEME = 'Bearer';
 

@@ -8,13 +8,14 @@ const body = text({ max: 10_000 });
 
 export const noteParams = z.strictObject({ id: z.uuid({ error: 'must be a UUID' }) });
 
-export const listNotesQuery = z.strictObject({ limit: limitParam, cursor: cursorParam });
+export const listNotesQuery = z.strictObject({ limit: limitParam(20), cursor: cursorParam });
 
 export const createNoteBody = z.strictObject({ title, body });
 
 export const updateNoteBody = z
   .strictObject({ title: title.optional(), body: body.optional() })
-  .refine((patch) => patch.title !== undefined || patch.body !== undefined, 'must change title or body');
+  .refine((patch) => patch.title !== undefined || patch.body !== undefined, 'must change title or body')
+  .meta({ minProperties: 1 });
 
 /** The only shape in which a note leaves the API (B4): the owner id stays inside. */
 export const noteSchema = z.object({

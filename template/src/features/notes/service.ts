@@ -4,16 +4,13 @@ import { toPage, type Position } from '../../http/pagination.ts';
 import { deleteNote, findNote, insertNote, listNotes, updateNote } from './repository.ts';
 import { toNoteJson, type NoteJson } from './schemas.ts';
 
-const DEFAULT_PAGE_SIZE = 20;
-
 // Missing and not-yours are the same answer: ids of other users' notes cannot be probed (E2).
 const notFound = () => new HttpError(404, 'Note not found');
 
 export function createNoteService(db: Database) {
   return {
-    async list(ownerId: string, limit: number | undefined, after: Position | undefined) {
-      const size = limit ?? DEFAULT_PAGE_SIZE;
-      return toPage(await listNotes(db, ownerId, size, after), size, toNoteJson);
+    async list(ownerId: string, limit: number, after: Position | undefined) {
+      return toPage(await listNotes(db, ownerId, limit, after), limit, toNoteJson);
     },
     async create(ownerId: string, note: { title: string; body: string }): Promise<NoteJson> {
       return toNoteJson(await insertNote(db, ownerId, note));
