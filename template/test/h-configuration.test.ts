@@ -5,7 +5,7 @@ import { before, describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { z } from 'zod';
 import { ConfigError, loadConfig } from '../src/config.ts';
-import { MAX_PASSWORD_LENGTH } from '../src/features/auth/passwords.ts';
+import { MAX_PASSWORD_LENGTH } from '../src/features/auth/password-policy.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { shareApp, startApp, type TestApp } from './support/app.ts';
 import { configEnv, JWT_SECRET } from './support/env.ts';

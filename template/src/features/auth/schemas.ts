@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { text } from '../../http/text.ts';
-import { MAX_PASSWORD_LENGTH } from './passwords.ts';
+import { MAX_PASSWORD_LENGTH } from './password-policy.ts';
 
 // Bounded at the boundary; the length window is stated here so the document shows it, strength runs in the service (D2).
 const email = z
