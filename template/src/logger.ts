@@ -11,12 +11,12 @@ const MAX_DEPTH = 8;
 // Verdicts per key name, bounded: keys from clients' objects cannot grow it without limit.
 const secretKeys = new Map<string, boolean>();
 function isSecretKey(key: string): boolean {
-  let secret = secretKeys.get(key);
-  if (secret === undefined) {
-    secret = SECRET_KEY.test(key);
-    if (secretKeys.size < 1024) secretKeys.set(key, secret);
+  let verdict = secretKeys.get(key);
+  if (verdict === undefined) {
+    verdict = SECRET_KEY.test(key);
+    if (secretKeys.size < 1024) secretKeys.set(key, verdict);
   }
-  return secret;
+  return verdict;
 }
 
 function scrub(value: unknown, depth: number): unknown {

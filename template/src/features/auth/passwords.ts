@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { argon2id, hash, verify } from 'argon2';
 import { ServiceUnavailableError } from '../../http/errors.ts';
 
@@ -89,6 +90,33 @@ export function createSemaphore(concurrency: number, queueMax: number) {
   return { run, assertCapacity };
 }
 
+/**
+ * Linux: libuv's pool threads, where argon2 runs, get the lowest scheduling priority (nice 19). On a
+ * CPU shared with the event loop, hashing then takes only the time the event loop leaves, and a login
+ * flood cannot hold up every other request (D1, I4). Returns how many threads it found.
+ */
+export function lowerThreadpoolPriority(taskDir = '/proc/self/task', priority = 19): number {
+  let tasks: string[];
+  try {
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- /proc of this process
+    tasks = readdirSync(taskDir);
+  } catch {
+    return 0; // not Linux: threads keep the normal priority
+  }
+  let lowered = 0;
+  for (const task of tasks) {
+    try {
+      // eslint-disable-next-line security/detect-non-literal-fs-filename -- /proc of this process
+      if (readFileSync(`${taskDir}/${task}/comm`, 'utf8').trim() !== 'libuv-worker') continue;
+      setPriority(Number(task), priority);
+      lowered += 1;
+    } catch {
+      // the thread is gone, or the system refuses: hashing still works, at normal priority
+    }
+  }
+  return lowered;
+}
+
 /** Bounded concurrency: a login flood must not take every libuv thread and stall the rest of the API (D1). */
 export function createPasswordHasher(options: { concurrency: number; queueMax: number }): PasswordHasher {
   const { run, assertCapacity } = createSemaphore(options.concurrency, options.queueMax);
@@ -98,6 +126,8 @@ export function createPasswordHasher(options: { concurrency: number; queueMax: n
   // Made eagerly so the first unknown-account login costs the same as any other.
   const makeDummy = () => hashPassword(randomBytes(32).toString('base64url'));
   let dummyHash: Promise<string | undefined> = makeDummy().catch(() => undefined);
+  // libuv starts all its pool threads before the first hash runs: once it is done, they can be found.
+  void dummyHash.then(() => lowerThreadpoolPriority());
   return {
     hash: hashPassword,
     verify: verifyPassword,
