@@ -1,5 +1,5 @@
-import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import { STATUS_CODES } from './node-http.ts';
 
 export interface FieldError {
   location: 'body' | 'query' | 'params';
