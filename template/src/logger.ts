@@ -65,7 +65,7 @@ function isoTime(): string {
   return lastTime;
 }
 
-export interface LogDestination extends DestinationStream {
+interface LogDestination extends DestinationStream {
   flush(cb?: (err?: Error) => void): void;
   flushSync(): void;
 }
@@ -77,7 +77,7 @@ let stdout: LogDestination | undefined;
  * cost more than the request. Writes are synchronous, so nothing is ever in flight: what was logged
  * before a clean exit, a SIGTERM shutdown or a crash is on stdout before the process ends (G1, I3).
  */
-export function stdoutDestination(): LogDestination {
+function stdoutDestination(): LogDestination {
   if (stdout !== undefined) return stdout;
   const stream = pino.destination({ dest: 1, sync: true, minLength: 8192 });
   let pending = false;

@@ -93,28 +93,23 @@ export function createSemaphore(concurrency: number, queueMax: number) {
 /**
  * Linux: libuv's pool threads, where argon2 runs, get the lowest scheduling priority (nice 19). On a
  * CPU shared with the event loop, hashing then takes only the time the event loop leaves, and a login
- * flood cannot hold up every other request (D1, I4). Returns how many threads it found.
+ * flood cannot hold up every other request (D1, I4).
  */
-export function lowerThreadpoolPriority(taskDir = '/proc/self/task', priority = 19): number {
+function lowerThreadpoolPriority(): void {
   let tasks: string[];
   try {
-    // eslint-disable-next-line security/detect-non-literal-fs-filename -- /proc of this process
-    tasks = readdirSync(taskDir);
+    tasks = readdirSync('/proc/self/task');
   } catch {
-    return 0; // not Linux: threads keep the normal priority
+    return; // not Linux: threads keep the normal priority
   }
-  let lowered = 0;
   for (const task of tasks) {
     try {
       // eslint-disable-next-line security/detect-non-literal-fs-filename -- /proc of this process
-      if (readFileSync(`${taskDir}/${task}/comm`, 'utf8').trim() !== 'libuv-worker') continue;
-      setPriority(Number(task), priority);
-      lowered += 1;
+      if (readFileSync(`/proc/self/task/${task}/comm`, 'utf8').trim() === 'libuv-worker') setPriority(Number(task), 19);
     } catch {
       // the thread is gone, or the system refuses: hashing still works, at normal priority
     }
   }
-  return lowered;
 }
 
 /** Bounded concurrency: a login flood must not take every libuv thread and stall the rest of the API (D1). */
