@@ -106,10 +106,13 @@ describe('H1: HASH_CONCURRENCY leaves libuv threads free', () => {
 });
 
 describe('H1: hashing is sized by the CPUs the process may use, not by the host', () => {
+  let base = '';
+  before(() => { base = mkdtempSync(join(tmpdir(), 'cgroup-')); });
+  after(() => { rmSync(base, { recursive: true, force: true }); });
+
   /** A fake cgroup mount and /proc/self/cgroup in a temporary directory. */
   function fakeCgroup(membership: string, files: Record<string, string>): { cgroupRoot: string; cgroupFile: string } {
-    const dir = mkdtempSync(join(tmpdir(), 'cgroup-'));
-    after(() => { rmSync(dir, { recursive: true, force: true }); });
+    const dir = mkdtempSync(join(base, 'case-'));
     const cgroupRoot = join(dir, 'sys');
     const put = (path: string, content: string) => {
       /* eslint-disable security/detect-non-literal-fs-filename -- inside this test's own temporary directory */
