@@ -42,13 +42,7 @@ APP_HEADERS = {
     "x-content-type-options",
     "x-frame-options",
     "referrer-policy",
-    "cross-origin-opener-policy",
     "cross-origin-resource-policy",
-    "origin-agent-cluster",
-    "x-dns-prefetch-control",
-    "x-download-options",
-    "x-permitted-cross-domain-policies",
-    "x-xss-protection",
 }
 
 

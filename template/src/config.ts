@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import pkg from '../package.json' with { type: 'json' };
+import { usableCpus } from './cpus.ts';
 import { RATE_LIMIT_STORE, STORE_ENV } from './rate-limit-choice.ts';
 
 /** The JWT_SECRET value shipped in .env.example: accepted in development/test only (D7). */
@@ -19,13 +19,16 @@ export class ConfigError extends Error {
   }
 }
 
-const wholeNumber = (fallback: number, min: number, max: number) =>
+const count = (min: number, max: number) =>
   z
     .string()
     .regex(/^[0-9]{1,10}$/, 'must be a whole number')
     .transform(Number)
-    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
-    .default(fallback);
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+const wholeNumber = (fallback: number, min: number, max: number) => count(min, max).default(fallback);
+
+/** Hashes that may wait per hashing slot: at ~50 ms a hash, a queued login waits under a second (I4). */
+const HASH_QUEUE_PER_SLOT = 16;
 
 const flag = z
   .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
@@ -153,11 +156,12 @@ export const configSchema = z
     PASSWORD_MIN_LENGTH: wholeNumber(15, 8, 64),
     // zxcvbn score 3 or 4 only: 2 and below accept passwords an offline attacker guesses in hours (D2).
     PASSWORD_MIN_SCORE: z.enum(['3', '4'], { error: 'must be 3 or 4' }).default('3').transform(Number),
-    // One core stays free, and argon2 never fills libuv's threadpool, which DNS, fs and zlib share (D1, I4).
-    HASH_CONCURRENCY: wholeNumber(Math.min(Math.max(1, availableParallelism() - 1), 3), 1, 64),
+    // One of the CPUs this process may use (cgroup quota, affinity) stays free, and argon2 never fills
+    // libuv's threadpool, which DNS, fs and zlib share (D1, I4).
+    HASH_CONCURRENCY: wholeNumber(Math.min(Math.max(1, Math.floor(usableCpus()) - 1), 3), 1, 64),
     // Read by Node itself at startup; here only so that HASH_CONCURRENCY can be checked against it.
     UV_THREADPOOL_SIZE: wholeNumber(4, 1, 1024),
-    HASH_QUEUE_MAX: wholeNumber(32, 0, 10_000),
+    HASH_QUEUE_MAX: count(0, 10_000).optional(),
     OPENAPI_ENABLED: flag.optional(),
     HEADERS_TIMEOUT_SECONDS: wholeNumber(10, 1, 120),
     REQUEST_TIMEOUT_SECONDS: wholeNumber(30, 1, 600),
@@ -231,7 +235,7 @@ export const configSchema = z
       minLength: env.PASSWORD_MIN_LENGTH,
       minScore: env.PASSWORD_MIN_SCORE,
       hashConcurrency: env.HASH_CONCURRENCY,
-      hashQueueMax: env.HASH_QUEUE_MAX,
+      hashQueueMax: env.HASH_QUEUE_MAX ?? HASH_QUEUE_PER_SLOT * env.HASH_CONCURRENCY,
     },
     openapiEnabled: env.OPENAPI_ENABLED ?? env.NODE_ENV !== 'production',
     server: {

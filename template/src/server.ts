@@ -1,4 +1,4 @@
-import { createServer, STATUS_CODES, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { resolve } from 'node:path';
@@ -8,6 +8,7 @@ import { createApp, type AppState } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openDatabase } from './db/open.ts';
 import { migrate } from './db/migrate.ts';
+import { createServer, STATUS_CODES } from './http/node-http.ts';
 import { createRateLimitStores } from './http/rate-limit-store.ts';
 import { createLogger, type Logger } from './logger.ts';
 

@@ -5,9 +5,10 @@ import { loadConfig } from '../src/config.ts';
 import { createUserService } from '../src/features/users/service.ts';
 import { createLogger } from '../src/logger.ts';
 import { shareApp, startApp, type TestApp } from './support/app.ts';
-import { configEnv } from './support/env.ts';
+import { configEnv, NEEDS_REDIS } from './support/env.ts';
 import { request } from './support/http.ts';
 import { canary, type LogLine } from './support/logs.ts';
+import { serverEnv, spawnServer, waitForExit } from './support/processes.ts';
 import { newUser, type TestUser, wrongPassword } from './support/users.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -66,6 +67,45 @@ describe('G1: one JSON object per line with the request facts', () => {
     const res = await request(app, '/v1/notes?limit=5&cursor=querysecretvalue123', { headers: user.headers });
     requestLine(res.headers.get('x-request-id') ?? '');
     assert.ok(!app.logs.text().includes('querysecretvalue123'));
+  });
+});
+
+describe('G1: logs are buffered per event-loop turn, and no line is lost when the process ends', () => {
+  const REQUESTS = 200;
+  const ids = Array.from({ length: REQUESTS }, (_, i) => `lost-line-check-${String(i).padStart(4, '0')}`);
+
+  async function burst(server: { url: string }): Promise<void> {
+    // Many requests at once: their lines share write batches, and the last batch is still buffered when the stop begins.
+    const statuses = await Promise.all(ids.map(async (id) => (await fetch(`${server.url}/healthz`, { headers: { 'x-request-id': id } })).status));
+    assert.ok(statuses.every((status) => status === 200));
+  }
+
+  function assertAllLogged(lines: LogLine[], output: string): void {
+    const logged = new Set(lines.filter((l) => l.msg === 'request').map((l) => l.reqId));
+    const missing = ids.filter((id) => !logged.has(id));
+    assert.deepEqual(missing, [], `request lines missing:\n${output.slice(-2000)}`);
+  }
+
+  test('G1: a SIGTERM shutdown writes every request line and the final "stopped" line before exit 0', { timeout: 60_000, skip: NEEDS_REDIS }, async () => {
+    const server = await spawnServer(serverEnv());
+    assert.ok(server.port !== undefined, server.stderr.join('\n'));
+    await burst(server);
+    server.child.kill('SIGTERM');
+    const exit = await waitForExit(server, 15_000);
+    assert.equal(exit.code, 0);
+    assertAllLogged(server.logs(), server.stdout.join('\n'));
+    assert.equal(server.logs().at(-1)?.msg, 'stopped');
+  });
+
+  test('G1: a crash (uncaught exception) still writes every line logged before it, then the fatal line', { timeout: 60_000, skip: NEEDS_REDIS }, async () => {
+    const server = await spawnServer(serverEnv({ FAULT_KIND: 'exception' }), { nodeArgs: ['--import', './test/fixtures/fault-injector.ts'] });
+    assert.ok(server.port !== undefined, server.stderr.join('\n'));
+    await burst(server);
+    server.child.kill('SIGUSR2');
+    const exit = await waitForExit(server, 10_000);
+    assert.equal(exit.code, 1);
+    assertAllLogged(server.logs(), server.stdout.join('\n'));
+    assert.equal(server.logs().at(-1)?.level, 'fatal');
   });
 });
 

@@ -1,10 +1,14 @@
 // Baseline H: configuration and exposure (OWASP API8, API9).
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { before, describe, test } from 'node:test';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { z } from 'zod';
 import { ConfigError, loadConfig } from '../src/config.ts';
+import { usableCpus } from '../src/cpus.ts';
 import { MAX_PASSWORD_LENGTH } from '../src/features/auth/password-policy.ts';
 import pkg from '../package.json' with { type: 'json' };
 import { shareApp, startApp, type TestApp } from './support/app.ts';
@@ -85,6 +89,58 @@ describe('H1: HASH_CONCURRENCY leaves libuv threads free', () => {
       (err: unknown) => err instanceof ConfigError && err.variables.join() === 'HASH_CONCURRENCY' && /UV_THREADPOOL_SIZE/.test(err.message),
     );
     assert.equal(loadConfig(configEnv({ NODE_ENV: 'test', HASH_CONCURRENCY: '4', UV_THREADPOOL_SIZE: '8' })).passwords.hashConcurrency, 4);
+  });
+
+  test('H1: the hashing queue defaults to 16 waiting hashes per hashing slot; HASH_QUEUE_MAX overrides it', () => {
+    assert.equal(loadConfig(configEnv({ NODE_ENV: 'test', HASH_CONCURRENCY: '2' })).passwords.hashQueueMax, 32);
+    assert.equal(loadConfig(configEnv({ NODE_ENV: 'test', HASH_CONCURRENCY: '1' })).passwords.hashQueueMax, 16);
+    assert.equal(loadConfig(configEnv({ NODE_ENV: 'test', HASH_CONCURRENCY: '1', HASH_QUEUE_MAX: '0' })).passwords.hashQueueMax, 0);
+  });
+});
+
+describe('H1: hashing is sized by the CPUs the process may use, not by the host', () => {
+  let base = '';
+  before(() => { base = mkdtempSync(join(tmpdir(), 'cgroup-')); });
+  after(() => { rmSync(base, { recursive: true, force: true }); });
+
+  /** A fake cgroup mount and /proc/self/cgroup in a temporary directory. */
+  function fakeCgroup(membership: string, files: Record<string, string>): { cgroupRoot: string; cgroupFile: string } {
+    const dir = mkdtempSync(join(base, 'case-'));
+    const cgroupRoot = join(dir, 'sys');
+    const put = (path: string, content: string) => {
+      /* eslint-disable security/detect-non-literal-fs-filename -- inside this test's own temporary directory */
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, content);
+      /* eslint-enable security/detect-non-literal-fs-filename */
+    };
+    for (const [path, content] of Object.entries(files)) put(join(cgroupRoot, path), content);
+    put(join(dir, 'cgroup'), membership);
+    return { cgroupRoot, cgroupFile: join(dir, 'cgroup') };
+  }
+
+  test('H1: cgroup v2 cpu.max: a quota limits the CPUs; "max" leaves the affinity', () => {
+    assert.equal(usableCpus({ ...fakeCgroup('0::/\n', { 'cpu.max': '100000 100000\n' }), parallelism: 64 }), 1);
+    assert.equal(usableCpus({ ...fakeCgroup('0::/\n', { 'cpu.max': '150000 100000\n' }), parallelism: 64 }), 1.5);
+    assert.equal(usableCpus({ ...fakeCgroup('0::/\n', { 'cpu.max': 'max 100000\n' }), parallelism: 8 }), 8);
+  });
+
+  test('H1: cgroup v2: a limit on a parent cgroup applies to the cgroups below it', () => {
+    const files = { 'kubepods/cpu.max': '200000 100000\n', 'kubepods/pod1/cpu.max': 'max 100000\n' };
+    assert.equal(usableCpus({ ...fakeCgroup('0::/kubepods/pod1\n', files), parallelism: 16 }), 2);
+  });
+
+  test('H1: cgroup v1 cpu.cfs_quota_us / cpu.cfs_period_us; a quota of -1 is no limit', () => {
+    const limited = { 'cpu,cpuacct/cpu.cfs_quota_us': '300000\n', 'cpu,cpuacct/cpu.cfs_period_us': '100000\n' };
+    assert.equal(usableCpus({ ...fakeCgroup('12:memory:/\n4:cpu,cpuacct:/\n', limited), parallelism: 32 }), 3);
+    const unlimited = { 'cpu/cpu.cfs_quota_us': '-1\n', 'cpu/cpu.cfs_period_us': '100000\n' };
+    assert.equal(usableCpus({ ...fakeCgroup('4:cpu:/\n', unlimited), parallelism: 6 }), 6);
+  });
+
+  test('H1: the affinity wins when it is the smaller; never below one CPU; no cgroup files → the affinity', () => {
+    assert.equal(usableCpus({ ...fakeCgroup('0::/\n', { 'cpu.max': '800000 100000\n' }), parallelism: 2 }), 2);
+    assert.equal(usableCpus({ ...fakeCgroup('0::/\n', { 'cpu.max': '10000 100000\n' }), parallelism: 4 }), 1);
+    assert.equal(usableCpus({ ...fakeCgroup('', {}), parallelism: 3 }), 3);
+    assert.equal(usableCpus({ cgroupRoot: '/nonexistent', cgroupFile: '/nonexistent', parallelism: 5 }), 5);
   });
 });
 

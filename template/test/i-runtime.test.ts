@@ -1,5 +1,6 @@
 // Baseline I: runtime behaviour: graceful shutdown, readiness, crashes, overload.
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { loadConfig } from '../src/config.ts';
@@ -222,6 +223,34 @@ describe('I3: crashes are fatal, logged and non-zero (the real server process)',
       assert.match(JSON.stringify(fatal[0]), new RegExp(`injected (unhandled rejection|uncaught exception)`));
     });
   }
+});
+
+describe('I4: hashing yields the CPU to the event loop (the real server process)', () => {
+  /* eslint-disable security/detect-non-literal-fs-filename -- /proc entries of a server this test spawned */
+  const nice = (stat: string) => Number(readFileSync(stat, 'utf8').split(') ')[1]?.split(' ')[16]);
+  /** Scheduling priority (nice) of each of a process's threads named `name`, from Linux's /proc. */
+  function threadNice(pid: number, name: string): number[] {
+    const tasks = `/proc/${String(pid)}/task`;
+    return readdirSync(tasks)
+      .filter((tid) => readFileSync(`${tasks}/${tid}/comm`, 'utf8').trim() === name)
+      .map((tid) => nice(`${tasks}/${tid}/stat`));
+  }
+  /* eslint-enable security/detect-non-literal-fs-filename */
+
+  test('I4: argon2 runs in libuv threads at a low priority (nice 10), the event loop at normal priority', { timeout: 60_000, skip: NEEDS_REDIS || (!existsSync('/proc/self/task') && 'Linux only') }, async () => {
+    const server = await spawnServer(serverEnv());
+    try {
+      assert.ok(server.port !== undefined && server.child.pid !== undefined, server.stderr.join('\n'));
+      const pid = server.child.pid;
+      // The dummy hash made at startup starts the pool; a login proves a hash has run.
+      await register(server);
+      assert.ok(await eventually(() => Promise.resolve(threadNice(pid, 'libuv-worker').every((nice) => nice === 10)), 5000), `libuv threads: ${JSON.stringify(threadNice(pid, 'libuv-worker'))}`);
+      assert.ok(threadNice(pid, 'libuv-worker').length >= 1);
+      assert.equal(nice(`/proc/${String(pid)}/stat`), 0, 'the main thread keeps its priority');
+    } finally {
+      await server.stop();
+    }
+  });
 });
 
 describe('I4: overload is shed with 429/503 and Retry-After', () => {

@@ -1,6 +1,6 @@
-import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import { DatabaseUnavailableError } from '../db/database.ts';
+import { STATUS_CODES } from './node-http.ts';
 
 export interface FieldError {
   location: 'body' | 'query' | 'params';

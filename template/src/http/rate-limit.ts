@@ -1,4 +1,5 @@
 import { MemoryStore, rateLimit, type Options, type RateLimitRequestHandler, type Store } from 'express-rate-limit';
+import type { RequestHandler } from 'express';
 import type { Config } from '../config.ts';
 import { securityEvent, type Logger } from '../logger.ts';
 import { HttpError, sendProblem } from './errors.ts';
@@ -61,10 +62,8 @@ function perClient(
   limits: { max: number; windowSeconds: number; failOpen: boolean },
   stores: RateLimitStores,
   logger: Logger,
-  skip?: Options['skip'],
 ): RateLimitRequestHandler {
   return rateLimit({
-    ...(skip === undefined ? {} : { skip }),
     // Keyed by req.ip, which only trusts X-Forwarded-For as far as TRUST_PROXY says (H2).
     windowMs: limits.windowSeconds * 1000,
     limit: limits.max,
@@ -81,9 +80,14 @@ function perClient(
 export const HEALTH_PATHS: readonly string[] = ['/healthz', '/readyz'];
 
 /** A flood gets 429 + Retry-After, not a queue (I4); fails open so a store outage cannot take every route down. */
-export function createGlobalLimiter(config: Config, stores: RateLimitStores, logger: Logger): RateLimitRequestHandler {
+export function createGlobalLimiter(config: Config, stores: RateLimitStores, logger: Logger): RequestHandler {
   const { globalMax: max, globalWindowSeconds: windowSeconds } = config.rateLimit;
-  return perClient('global', { max, windowSeconds, failOpen: true }, stores, logger, (req) => HEALTH_PATHS.includes(req.path));
+  const limiter = perClient('global', { max, windowSeconds, failOpen: true }, stores, logger);
+  // Probes skip the limiter before it starts its per-request work.
+  return (req, res, next) => {
+    if (HEALTH_PATHS.includes(req.path)) next();
+    else void limiter(req, res, next);
+  };
 }
 
 /** Credential endpoints (register, login, refresh, password change), per client IP: stricter than global (D4). */

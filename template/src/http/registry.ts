@@ -106,6 +106,8 @@ interface ValidatedInput {
 const inputs = new WeakMap<Request, ValidatedInput>();
 
 function collect(schema: z.ZodType, value: unknown, location: FieldError['location'], errors: FieldError[]): unknown {
+  // Nothing expected and nothing sent (every GET without parameters): there is nothing to check.
+  if (schema === NO_INPUT && typeof value === 'object' && value !== null && Object.keys(value).length === 0) return {};
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   for (const issue of result.error.issues) {

@@ -16,6 +16,19 @@ export function requestContext(app: Express, logger: Logger): RequestHandler {
       return log;
     },
   });
+  // Express derives `req.ip` from the socket and X-Forwarded-For (as far as TRUST_PROXY allows) on every
+  // read; the limiters and the request line read it several times, so it is worked out once per request.
+  const expressIp = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(app.request), 'ip');
+  if (expressIp?.get !== undefined) {
+    Object.defineProperty(app.request, 'ip', {
+      configurable: true,
+      get(this: Request) {
+        const value: unknown = expressIp.get?.call(this);
+        Object.defineProperty(this, 'ip', { value });
+        return value;
+      },
+    });
+  }
   return (req, res, next) => {
     const incoming = req.headers['x-request-id'];
     const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();

@@ -28,6 +28,10 @@ export interface SpawnOptions {
   stdoutFd?: number;
   /** Ready once this URL answers 2xx, instead of once a "listening" log line names the port. */
   readyUrl?: string;
+  /** How often readyUrl is polled (default 100 ms). */
+  pollMs?: number;
+  /** A command that runs Node, e.g. `taskset -c 1`. */
+  prefix?: string[];
 }
 
 const running = new Set<ServerProcess>();
@@ -63,8 +67,8 @@ export function serverEnv(overrides: Record<string, string | undefined> = {}): R
  * says it is listening, or `readyUrl` answers; then `port` is set) or once it exits, whichever comes first.
  */
 export async function spawnServer(env: Record<string, string | undefined>, options: SpawnOptions = {}): Promise<ServerProcess> {
-  const args = [...(options.nodeArgs ?? []), options.entry ?? 'src/server.ts'];
-  const child: ChildProcess = spawn(process.execPath, args, { cwd: PROJECT_DIR, env, stdio: ['ignore', options.stdoutFd ?? 'pipe', 'pipe'] });
+  const argv = [...(options.prefix ?? []), process.execPath, ...(options.nodeArgs ?? []), options.entry ?? 'src/server.ts'];
+  const child: ChildProcess = spawn(argv[0] ?? process.execPath, argv.slice(1), { cwd: PROJECT_DIR, env, stdio: ['ignore', options.stdoutFd ?? 'pipe', 'pipe'] });
   const stdout: string[] = [];
   const stderr: string[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => {
@@ -106,7 +110,7 @@ export async function spawnServer(env: Record<string, string | undefined>, optio
     lineReader(child.stdout, stdout, onLine);
     lineReader(child.stderr, stderr, () => undefined);
     void exited.then(() => done());
-    if (options.readyUrl !== undefined) void pollUntilReady(options.readyUrl, child).then((port) => {
+    if (options.readyUrl !== undefined) void pollUntilReady(options.readyUrl, child, options.pollMs ?? 100).then((port) => {
       if (port !== undefined) ready(port);
       done();
     });
@@ -123,14 +127,14 @@ export async function spawnServer(env: Record<string, string | undefined>, optio
 }
 
 /** The port of `url` once it answers 2xx; undefined if the process exits first. */
-async function pollUntilReady(url: string, child: ChildProcess): Promise<number | undefined> {
+async function pollUntilReady(url: string, child: ChildProcess, pollMs: number): Promise<number | undefined> {
   while (child.exitCode === null && child.signalCode === null) {
     try {
       if ((await fetch(url)).ok) return Number(new URL(url).port);
     } catch {
       // not listening yet
     }
-    await new Promise((done) => setTimeout(done, 100));
+    await new Promise((done) => setTimeout(done, pollMs));
   }
   return undefined;
 }

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { argon2id, hash, verify } from 'argon2';
 import { ServiceUnavailableError } from '../../http/errors.ts';
 import { normalizePassword } from './password-policy.ts';
@@ -42,6 +44,31 @@ export function createSemaphore(concurrency: number, queueMax: number) {
   return { run, assertCapacity };
 }
 
+/**
+ * Linux: libuv's pool threads, where argon2 runs, get a low scheduling priority (nice 10). On a CPU
+ * shared with the event loop, the event loop preempts hashing at once and hashing gets about a tenth of
+ * the CPU while the event loop is saturated (nice 19 measured: logins starved): a login flood cannot hold
+ * up every other request, and logins still progress (D1, I4).
+ */
+const HASHING_NICE = 10;
+
+function lowerThreadpoolPriority(): void {
+  let tasks: string[];
+  try {
+    tasks = readdirSync('/proc/self/task');
+  } catch {
+    return; // not Linux: threads keep the normal priority
+  }
+  for (const task of tasks) {
+    try {
+      // eslint-disable-next-line security/detect-non-literal-fs-filename -- /proc of this process
+      if (readFileSync(`/proc/self/task/${task}/comm`, 'utf8').trim() === 'libuv-worker') setPriority(Number(task), HASHING_NICE);
+    } catch {
+      // the thread is gone, or the system refuses: hashing still works, at normal priority
+    }
+  }
+}
+
 /** Bounded concurrency: a login flood must not take every libuv thread and stall the rest of the API (D1). */
 export function createPasswordHasher(options: { concurrency: number; queueMax: number }): PasswordHasher {
   const { run, assertCapacity } = createSemaphore(options.concurrency, options.queueMax);
@@ -51,6 +78,8 @@ export function createPasswordHasher(options: { concurrency: number; queueMax: n
   // Made eagerly so the first unknown-account login costs the same as any other.
   const makeDummy = () => hashPassword(randomBytes(32).toString('base64url'));
   let dummyHash: Promise<string | undefined> = makeDummy().catch(() => undefined);
+  // libuv starts all its pool threads before the first hash runs: once it is done, they can be found.
+  void dummyHash.then(() => lowerThreadpoolPriority());
   return {
     hash: hashPassword,
     verify: verifyPassword,
