@@ -1,3 +1,3 @@
 """hardstart: generate a hardened Express 5 + TypeScript REST API."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
