@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -31,8 +32,9 @@ from test_generated import _assert_suite_passed, _node_env, _required_env, _run
 
 pytestmark = pytest.mark.slow
 
+# The commit each release was installed from: its code, its template and its bundled history.
 RELEASES = {"0.1.0": "ab87c517160333cbba5b52a92f9e9d4734d217c4",
-            "0.2.0": "06301af18b66b010ebdbb4cf3154f676e22b1bb0"}  # fmt: skip
+            "0.2.0": "e11267f42cb2d7eeb77427b54edfde7caf04bb5f"}  # fmt: skip
 
 
 def _made_by(version: str, dest: Path, tmp_path: Path) -> None:
@@ -65,6 +67,22 @@ def _made_by(version: str, dest: Path, tmp_path: Path) -> None:
     assert recorded["_src_path"] == source
 
 
+def _update_offline(project: Path, env: dict[str, str], recorded: str) -> dict[str, Any]:
+    """`hardstart update --commit` with npm offline (git has no remote here either): the installed
+    template, from `recorded`, without conflicts."""
+    offline = {**env, "npm_config_offline": "true"}
+    update = _run(
+        [sys.executable, "-m", "hardstart", "update", "--commit", "--json"],
+        cwd=project,
+        env=offline,
+    )
+    plan: dict[str, Any] = json.loads(update.stdout)
+    assert plan["from"] == recorded
+    assert plan["to"] == templates.identify(REPO_ROOT)
+    assert plan["conflicts"] == []
+    return plan
+
+
 def test_a_0_1_0_project_updates_offline_and_still_passes_its_checks(tmp_path: Path) -> None:
     node_bin = _required_env("HARDSTART_NODE24_BIN")
     made = tmp_path / "made" / "svc"
@@ -86,17 +104,7 @@ def test_a_0_1_0_project_updates_offline_and_still_passes_its_checks(tmp_path: P
     project = tmp_path / "elsewhere" / "svc"
     shutil.move(str(made), project)
     env = _node_env(node_bin)
-    # Offline: nothing in the update may reach a network (git has no remote here either).
-    offline = {**os.environ, "npm_config_offline": "true"}
-    update = _run(
-        [sys.executable, "-m", "hardstart", "update", "--commit", "--json"],
-        cwd=project,
-        env=offline,
-    )
-    plan = json.loads(update.stdout)
-    assert plan["from"] == "v0.1.0"
-    assert plan["to"] == templates.identify(REPO_ROOT)
-    assert plan["conflicts"] == []
+    _update_offline(project, env, "v0.1.0")
     assert "Owned by the orders team." in readme_text(project)
     assert (project / "src" / "orders.ts").is_file()
     assert "// reviewed by the orders team" in (project / "src" / "http" / "cors.ts").read_text()
@@ -148,16 +156,7 @@ def test_a_0_2_0_project_with_its_own_dependency_updates_offline_and_passes_its_
     git("commit", "--quiet", "-m", "orders team edits", cwd=project)
     before = json.loads((project / "package.json").read_text())["dependencies"]
 
-    offline = {**env, "npm_config_offline": "true"}
-    update = _run(
-        [sys.executable, "-m", "hardstart", "update", "--commit", "--json"],
-        cwd=project,
-        env=offline,
-    )
-    plan = json.loads(update.stdout)
-    assert plan["from"] == "v0.2.0"
-    assert plan["to"] == templates.identify(REPO_ROOT)
-    assert plan["conflicts"] == []
+    plan = _update_offline(project, env, "v0.2.0")
     assert plan["actions"] == []
     outcomes = {f["path"]: f["outcome"] for f in plan["files"]}
     assert outcomes["package.json"] == "updated"
