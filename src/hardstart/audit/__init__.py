@@ -1,0 +1,1 @@
+"""`hardstart audit`: check any repository against the hardening baseline, item by item."""
