@@ -46,13 +46,13 @@ V2: dict[str, str | None] = {
     ),
     "src/security.ts": "export const csp = 'v2';\nexport const hsts = true;\n",
     "src/legacy.ts": None,
-    "{% if audit_job %}audit.yml{% endif %}": "audit: true\n",
+    "{% if smoke_job %}smoke.yml{% endif %}": "smoke: true\n",
     "src/greeting.ts.jinja": "export const greeting = '{{ greeting }}';\n",
 }
 V2_QUESTIONS = """
-audit_job:
+smoke_job:
   type: bool
-  help: "Add an audit job"
+  help: "Add a smoke-test job"
   default: false
 
 greeting:
@@ -68,9 +68,9 @@ V3: dict[str, str | None] = {
     ),
 }
 V3_QUESTIONS = """
-audit_job:
+smoke_job:
   type: bool
-  help: "Add an audit job"
+  help: "Add a smoke-test job"
   default: false
 
 salutation:

@@ -562,3 +562,34 @@ def test_scheduled_update_workflow_is_least_privilege_and_pinned(
     assert not UNTRUSTED.search(script)
     without = render_project({"project_name": "orders-api"}, template_repo, tmp_path_factory)
     assert not (without / UPDATE_WORKFLOW).exists()
+
+
+# -- the baseline audit job ----------------------------------------------------------------------
+
+AUDIT_WORKFLOW = ".github/workflows/hardstart-audit.yml"
+
+
+def test_audit_workflow_uploads_sarif_with_least_privilege(
+    template_repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from conftest import render_project
+    from hardstart import __version__
+
+    given = {"project_name": "orders-api", "audit_job": True}
+    root = render_project(given, template_repo, tmp_path_factory)
+    workflow = yaml.safe_load((root / AUDIT_WORKFLOW).read_text())
+    assert set(workflow[True]) == {"push", "pull_request", "schedule"}  # YAML reads `on` as True
+    assert workflow["permissions"] == {"contents": "read"}
+    (job,) = workflow["jobs"].values()
+    assert job["permissions"] == {"contents": "read", "security-events": "write"}
+    assert job["env"]["HARDSTART_VERSION"] == __version__
+    steps = job["steps"]
+    assert all(SHA_USES.fullmatch(step["uses"]) for step in steps if "uses" in step)
+    assert steps[0]["with"]["persist-credentials"] is False
+    (audit,) = [step for step in steps if "hardstart audit" in step.get("run", "")]
+    assert "--sarif --output hardstart-audit.sarif --fail-on high" in audit["run"]
+    (upload,) = [step for step in steps if "upload-sarif" in step.get("uses", "")]
+    assert upload["with"]["sarif_file"] == "hardstart-audit.sarif"
+    assert "!cancelled()" in upload["if"]  # the findings are uploaded when the audit fails too
+    without = render_project({"project_name": "orders-api"}, template_repo, tmp_path_factory)
+    assert not (without / AUDIT_WORKFLOW).exists()

@@ -405,3 +405,27 @@ def test_scheduled_update_job_runs_only_on_its_schedule(
     assert "hardstart fleet update ." in script
     assert "HARDSTART_UPDATE_TOKEN" in script
     assert "CI_JOB_TOKEN" not in script
+
+
+def test_audit_job_reports_findings_as_a_sast_report(
+    template_repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from conftest import render_project
+    from hardstart import __version__
+
+    given = {
+        "project_name": "orders-api", "ci_provider": "gitlab", "update_bot": "renovate",
+        "audit_job": True,
+    }  # fmt: skip
+    root = render_project(given, template_repo, tmp_path_factory)
+    pipeline = yaml.safe_load((root / ".gitlab-ci.yml").read_text())
+    job = pipeline["hardstart-audit"]
+    assert job["variables"]["HARDSTART_VERSION"] == __version__
+    assert "allow_failure" not in job
+    script = "\n".join(job["script"])
+    assert "hardstart audit . --gitlab --output gl-sast-hardstart.json --fail-on high" in script
+    assert job["artifacts"]["when"] == "always"
+    assert job["artifacts"]["reports"]["sast"] == "gl-sast-hardstart.json"
+    given["audit_job"] = False
+    without = render_project(given, template_repo, tmp_path_factory)
+    assert "hardstart-audit" not in yaml.safe_load((without / ".gitlab-ci.yml").read_text())

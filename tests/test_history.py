@@ -162,3 +162,19 @@ def test_an_unreleased_project_finds_its_template_in_the_checkouts_history(
     changed = {f["path"]: f["outcome"] for f in json.loads(result.stdout)["files"]}
     assert changed["README.md"] == "updated"
     assert (workdir / "t" / "README.md").read_text().endswith("\nA newer paragraph.\n")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "downgrade"),
+    [
+        ("v0.3.0", "v0.2.0", True),
+        ("v0.3.0+unreleased.1ad070296442", "v0.2.0", True),
+        ("v0.3.0", "v0.3.0+unreleased.000000000000", False),
+        # Tree ids have no order: either direction between two unreleased trees is allowed.
+        ("v0.3.0+unreleased.cf8e263beaa1", "v0.3.0+unreleased.1ad070296442", False),
+        ("v0.3.0+unreleased.1ad070296442", "v0.3.0+unreleased.cf8e263beaa1", False),
+        ("v0.2.0", "v0.3.0", False),
+    ],
+)
+def test_only_an_older_public_version_is_a_downgrade(old: str, new: str, downgrade: bool) -> None:
+    assert history.is_downgrade(history.parse_version(old), history.parse_version(new)) is downgrade

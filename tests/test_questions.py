@@ -273,6 +273,7 @@ def test_questions_are_read_in_order_with_groups_help_and_choices(
         "ci_provider",
         "update_bot",
         "scheduled_update",
+        "audit_job",
         "container_base",
         "compose",
         "kubernetes",

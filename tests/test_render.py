@@ -39,6 +39,7 @@ DIMENSIONS: dict[str, list[Any]] = {
     "nginx": [False, True],
     "code_owners": ["", "@acme/platform ops@acme.example"],
     "scheduled_update": [False, True],
+    "audit_job": [False, True],
 }
 
 

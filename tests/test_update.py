@@ -134,7 +134,7 @@ def test_plan_says_what_the_update_then_does(v1: Path) -> None:
     assert outcomes == EXPECTED_V1_TO_V2
     assert plan["from"] == "v1.0.0"
     assert plan["to"] == "v2.0.0"
-    assert plan["new_questions"] == {"audit_job": False, "greeting": "hello"}
+    assert plan["new_questions"] == {"smoke_job": False, "greeting": "hello"}
     assert plan["conflicts"] == ["src/security.ts"]
 
     done = invoke("update", str(v1), "--to", "2.0.0", "--json")
@@ -189,7 +189,7 @@ def test_update_keeps_edits_applies_changes_and_marks_conflicts(v1: Path) -> Non
     assert recorded["_src_path"] == URL
     assert recorded["project_name"] == "svc"
     assert recorded["greeting"] == "hello"
-    assert recorded["audit_job"] is False
+    assert recorded["smoke_job"] is False
     # Left uncommitted for review.
     assert git("log", "--format=%s", cwd=v1).splitlines()[0] == "my edits"
 
@@ -216,20 +216,20 @@ def test_commit_makes_one_commit_with_the_summary(v1: Path) -> None:
     log = git("log", "--format=%B%x00", cwd=v1).split("\0")
     assert log[0].strip().startswith("hardstart update v1.0.0 → v2.0.0\n\nupdated (")
     assert "deleted by the template (1):\n  src/legacy.ts" in log[0]
-    assert "new questions:\n  audit_job = False\n  greeting = hello" in log[0]
+    assert "new questions:\n  smoke_job = False\n  greeting = hello" in log[0]
     assert git("status", "--porcelain", cwd=v1) == ""
 
 
 def test_data_changes_an_earlier_answer_and_answers_a_new_one(v1: Path) -> None:
     result = invoke(
-        "update", str(v1), "--to", "2.0.0", "-d", "rate_limit_store=redis", "-d", "audit_job=yes"
+        "update", str(v1), "--to", "2.0.0", "-d", "rate_limit_store=redis", "-d", "smoke_job=yes"
     )
     assert result.exit_code == 0, result.output
     assert (v1 / "src/redis-store.ts").is_file()
-    assert (v1 / "audit.yml").read_text() == "audit: true\n"
+    assert (v1 / "smoke.yml").read_text() == "smoke: true\n"
     recorded = answers_of(v1)
     assert recorded["rate_limit_store"] == "redis"
-    assert recorded["audit_job"] is True
+    assert recorded["smoke_job"] is True
 
 
 def test_migration_carries_a_renamed_answer(
@@ -261,7 +261,7 @@ def test_v1_straight_to_v3(v1: Path) -> None:
     assert result.exit_code == EXIT_CONFLICTS
     plan = json.loads(result.stdout)
     assert plan["to"] == "v3.0.0"
-    assert plan["new_questions"] == {"audit_job": False, "salutation": "hello"}
+    assert plan["new_questions"] == {"smoke_job": False, "salutation": "hello"}
     assert (v1 / "src/security.ts").read_text().count("<<<<<<< yours") == 1
     assert "export const v3 = 1;" in (v1 / "src/security.ts").read_text()
 
@@ -313,7 +313,7 @@ def _bad_recorded_answer(project: Path) -> None:
         (None, ["--to", "9.9.9"], "no such version"),
         (None, ["--to", "latest"], "not a template version"),
         (None, ["--data", "nope=1"], "nope"),
-        (None, ["--data", "audit_job=maybe"], "yes or no"),
+        (None, ["--data", "smoke_job=maybe"], "yes or no"),
     ],
     ids=lambda v: getattr(v, "__name__", None) or None,
 )

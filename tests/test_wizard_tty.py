@@ -86,6 +86,8 @@ def test_wizard_asks_validates_summarises_and_generates(tiny_template: Path, wor
     child.send(ENTER)  # the default follows the CI choice: Renovate
     child.expect("weekly CI job that runs hardstart update")
     child.send("y")
+    child.expect("audits the repository against the hardening baseline")
+    child.send("y")
     child.expect("Base of the runtime image")
     child.send(ENTER)
     child.expect("compose.yaml")
@@ -120,6 +122,7 @@ def test_wizard_asks_validates_summarises_and_generates(tiny_template: Path, wor
         "ci_provider": "gitlab",
         "update_bot": "renovate",
         "scheduled_update": True,
+        "audit_job": True,
         "container_base": "alpine",
         "compose": True,
         "kubernetes": True,
@@ -133,7 +136,7 @@ def test_wizard_is_prefilled_from_data(tiny_template: Path, workdir: Path) -> No
     child = spawn(tiny_template, workdir, "-d", "project_name=pre-filled", "svc")
     child.expect("a valid npm package name")
     child.send(ENTER)  # the --data answer is the default
-    for _ in range(6 + 9):  # the other questions, defaults kept
+    for _ in range(6 + 10):  # the other questions, defaults kept
         child.send(ENTER)
     child.expect("Generate the project in svc")
     child.send("y")
@@ -159,7 +162,7 @@ def test_ctrl_c_mid_way_leaves_nothing(tiny_template: Path, workdir: Path) -> No
 def test_declining_the_summary_writes_nothing(tiny_template: Path, workdir: Path) -> None:
     child = spawn(tiny_template, workdir, "-d", "project_name=my-api")
     child.expect("a valid npm package name")
-    for _ in range(7 + 9):
+    for _ in range(7 + 10):
         child.send(ENTER)
     child.expect("Generate the project in my-api")
     child.send("n")
@@ -197,7 +200,7 @@ def test_update_asks_only_the_new_questions(
         encoding="utf-8", timeout=20, dimensions=(50, 160),
     )  # fmt: skip
     child.expect("New questions in this template version")
-    child.expect("Add an audit job")
+    child.expect("Add a smoke-test job")
     child.send("y")
     child.expect("How the API greets")
     child.send(CLEAR_LINE + "hey" + ENTER)
@@ -205,7 +208,7 @@ def test_update_asks_only_the_new_questions(
     assert status == 0, output
     assert "valid npm package name" not in output  # recorded answers are not asked again
     recorded = yaml.safe_load((workdir / "svc" / ".copier-answers.yml").read_text())
-    assert recorded["audit_job"] is True
+    assert recorded["smoke_job"] is True
     assert recorded["greeting"] == "hey"
     assert recorded["project_name"] == "svc"
-    assert (workdir / "svc" / "audit.yml").is_file()
+    assert (workdir / "svc" / "smoke.yml").is_file()

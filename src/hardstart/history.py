@@ -81,6 +81,13 @@ def parse_version(ref: str) -> Version:
         ) from None
 
 
+def is_downgrade(old: Version, new: Version) -> bool:
+    """Whether going from `old` to `new` goes back. Two unreleased trees of one version have no
+    order (their local part is a tree id), so only public versions count: a checkout between
+    releases may move either way."""
+    return Version(new.public) < Version(old.public)
+
+
 def as_ref(version: str) -> str:
     """`0.2.0` or `v0.2.0` as the tag `v0.2.0` (checked)."""
     parse_version(version)

@@ -157,7 +157,7 @@ def _sources(
     else:
         old = stack.enter_context(templates.from_url(project.src_path, project.ref, request.trust))
         new = stack.enter_context(templates.from_url(project.src_path, to, request.trust))
-    if new.version < old.version:
+    if history.is_downgrade(old.version, new.version):
         raise UsageError(
             f"{project.root}: the project is at {old.ref}; {new.ref} is older, and downgrades"
             " are not supported"
