@@ -32,7 +32,7 @@ from hardstart.errors import (
 EXIT_CODES = (
     "Exit codes: 0 success · 1 unexpected failure, or declined at the confirmation"
     " · 2 bad answer, option or destination · 3 conflicts left after an update"
-    " · 4 untrusted template · 5 project outdated or drifted · 130 interrupted."
+    " · 4 untrusted template · 5 project outdated, drifted or off its preset · 130 interrupted."
 )
 
 NEXT_STEPS = ("npm ci && npm run dev", "npm test")
