@@ -267,8 +267,8 @@ def generated(dest: Path, version: str, *args: str) -> Path:
     return dest
 
 
-# 1.5.0 locks a question that template v2.0.0 adds.
-V2_PRESET = ACME.replace("1.4.0", "1.5.0") + (
+# 1.5.0 locks a question that template v2.0.0 adds, and gives another one a default.
+V2_PRESET = ACME.replace("1.4.0", "1.5.0").replace("defaults:\n", "defaults:\n  greeting: hi\n") + (
     "  audit_job: {value: true, reason: Every service audits}\n"
 )
 
@@ -283,6 +283,7 @@ def test_update_applies_the_preset_and_records_it(served: None, tmp_path: Path, 
     result = invoke("update", str(project), "--to", "2.0.0", "--preset", str(newer), "--commit")
     assert result.exit_code == 0, result.output
     assert answers_of(project)["audit_job"] is True  # a new question, locked: not asked
+    assert answers_of(project)["greeting"] == "hi"  # a new question: the preset's default
     assert record_of(project)["version"] == "1.5.0"
     assert record_of(project)["sha256"] == hashlib.sha256(newer.read_bytes()).hexdigest()
     assert git("status", "--porcelain", cwd=project) == ""
@@ -391,7 +392,9 @@ def test_fleet_status_shows_each_repository_against_the_preset(
     assert plain.exit_code == 0, plain.output
     assert {row["state"] for row in json.loads(plain.stdout)} == {"current"}
 
-    status = invoke("fleet", "status", *map(str, repos), "--preset", str(acme), "--json")
+    status = invoke(
+        "fleet", "status", *map(str, repos), "--preset", str(acme), "--workers", "2", "--json"
+    )
     assert status.exit_code == EXIT_OUTDATED, status.output
     rows = {Path(row["path"]).name: row for row in json.loads(status.stdout)}
     assert {name: row["state"] for name, row in rows.items()} == {

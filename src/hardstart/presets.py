@@ -53,6 +53,11 @@ class BadPreset(UsageError):
     """A preset file that cannot be used (exit 2)."""
 
 
+def shown(value: Any) -> str:
+    """A value as it is written in YAML and on the command line."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 @dataclass(frozen=True)
 class Lock:
     """An answer teams may not change: a fixed value, or a pattern every answer must match."""
@@ -63,19 +68,23 @@ class Lock:
     pattern: str | None = None
 
     def describe(self) -> str:
-        return f"locked to {self.value}" if self.pattern is None else f"must match {self.pattern}"
+        return (
+            f"locked to {shown(self.value)}"
+            if self.pattern is None
+            else f"must match {self.pattern}"
+        )
 
     def problem(self, answer: Any) -> str:
         """Why `answer` breaks the lock ("" when it does not)."""
         if self.pattern is None:
-            return "" if answer == self.value else f"is locked to {self.value}"
+            return "" if answer == self.value else f"is locked to {shown(self.value)}"
         separator = _LIST_ANSWERS.get(self.question, "")
         text = str(answer)
         items = [text] if separator == "" else [i.strip() for i in text.split(separator)]
         for item in items:
             if item and not re.fullmatch(self.pattern, item):
-                shown = f"'{item}' does not match" if len(items) > 1 else "must match"
-                return f"{shown} {self.pattern}"
+                what = f"'{item}' does not match" if len(items) > 1 else "must match"
+                return f"{what} {self.pattern}"
         return ""
 
 
@@ -415,7 +424,7 @@ class Standing:
         if self.broken:
             names = ", ".join(broken.split(":")[0] for broken in self.broken)
             parts.append(f"breaks {self.effect}: {names}")
-        if self.freshness in _FAILING:
+        if self.freshness in _FAILING or self.freshness == "older":
             parts.append(self.freshness_note())
         return "; ".join(parts) or f"meets {self.effect}"
 

@@ -192,7 +192,7 @@ def _carried_answers(
         lock = preset.locks.get(error.question) if preset is not None else None
         if lock is not None and error.question in kept and error.question not in given_data:
             allowed = (
-                f"{error.question}={lock.value}"
+                f"{error.question}={presets.shown(lock.value)}"
                 if lock.pattern is None
                 else f"{error.question}=VALUE matching {lock.pattern}"
             )
