@@ -433,3 +433,21 @@ def test_help_documents_the_preset_option() -> None:
         text = " ".join(result.stdout.split())
         assert "--preset" in text, command
         assert "HARDSTART_PRESET" in text, command
+
+
+def test_fleet_update_applies_and_records_the_preset_on_the_branch(
+    served: None, tmp_path: Path, acme: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = generated(tmp_path / "svc", "1.0.0", "-d", ORIGIN)
+    refused = generated(tmp_path / "gitlab", "1.0.0", "-d", ORIGIN, "-d", "ci_provider=gitlab",
+                        "-d", "update_bot=renovate")  # fmt: skip
+    monkeypatch.setenv("HARDSTART_PRESET", str(acme))  # as a CI job would set it
+    result = invoke("fleet", "update", str(repo), str(refused), "--to", "2.0.0", "--json",
+                    "--state", str(tmp_path / "state.json"))  # fmt: skip
+    rows = {Path(row["path"]).name: row for row in json.loads(result.stdout)}
+    assert rows["svc"]["state"] == "updated", rows
+    record = git("show", "hardstart/update-2.0.0:.hardstart/preset.yml", cwd=repo)
+    assert "version: 1.4.0" in record
+    assert rows["gitlab"]["state"] == "error"
+    assert "breaks preset acme-platform 1.4.0" in rows["gitlab"]["detail"]
+    assert not git("branch", "--list", "hardstart/update-2.0.0", cwd=refused).strip()
