@@ -33,6 +33,7 @@ _LEAKY = (
     "EMAIL",
     "COPIER_SETTINGS_PATH",
     "FORCE_COLOR",
+    "HARDSTART_PRESET",  # a developer's organisation preset would change every answer
 )
 
 _GIT_FIXTURE_ENV = {
@@ -108,6 +109,8 @@ def isolated_home(
         monkeypatch.setenv("HOME", str(home))
         monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
         monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    else:  # the real HOME may hold the developer's ~/.config/hardstart/preset.yml
+        monkeypatch.setenv("HARDSTART_PRESET", "")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("NO_COLOR", "1")

@@ -212,3 +212,55 @@ def test_update_asks_only_the_new_questions(
     assert recorded["greeting"] == "hey"
     assert recorded["project_name"] == "svc"
     assert (workdir / "svc" / "smoke.yml").is_file()
+
+
+PRESET = """\
+name: acme-platform
+version: 1.4.0
+defaults:
+  author: "Acme Platform <platform@acme.example>"
+  cors_origins: "https://app.acme.example"
+locks:
+  ci_provider: {value: github, reason: "All services build on GitHub Actions"}
+  cors_origins: {pattern: '^https://[a-z0-9-]+\\.acme\\.example$', reason: "Only acme.example"}
+"""
+
+
+def test_wizard_with_a_preset_skips_locked_and_prefills_defaults(
+    tiny_template: Path, workdir: Path, tmp_path: Path
+) -> None:
+    preset = tmp_path / "acme.yml"
+    preset.write_text(PRESET, encoding="utf-8")
+    child = spawn(tiny_template, workdir, "--preset", str(preset), "svc")
+    child.expect("Preset acme-platform 1.4.0")
+    child.expect("ci_provider: locked to github \\(All services build on GitHub Actions\\)")
+    child.expect("One-line description")  # the name comes from the destination
+    child.send(ENTER)
+    child.expect("Author or owning team")
+    child.expect("Acme Platform <platform@acme.example>")  # pre-filled from the preset
+    child.send(CLEAR_LINE + "Ada Team <ada@acme.example>" + ENTER)  # and it can be changed
+    for _ in range(4):  # license, security contact (follows the new author), owners, Node
+        child.send(ENTER)
+    child.expect("Browser origins allowed")
+    child.expect("https://app.acme.example")
+    child.send(CLEAR_LINE + "https://app.example.com" + ENTER)
+    child.expect("must match")
+    child.expect("Only acme.example")  # the lock's reason, inline; asked again
+    child.send(CLEAR_LINE + "https://shop.acme.example" + ENTER)
+    child.expect("Where rate-limit counters live")
+    child.send(ENTER)
+    child.expect("Dependency update bot")  # the CI question is not asked
+    for _ in range(7):  # bot, scheduled job, audit job, base image, compose, kubernetes, nginx
+        child.send(ENTER)
+    child.expect("Generate the project in svc")
+    child.send("y")
+    status, output = finish(child)
+    assert status == 0, output
+    assert "CI pipeline" not in output
+    recorded = yaml.safe_load((workdir / "svc" / ".copier-answers.yml").read_text())
+    assert recorded["ci_provider"] == "github"
+    assert recorded["author"] == "Ada Team <ada@acme.example>"
+    assert recorded["security_contact"] == "ada@acme.example"
+    assert recorded["cors_origins"] == "https://shop.acme.example"
+    record = yaml.safe_load((workdir / "svc" / ".hardstart" / "preset.yml").read_text())
+    assert record["name"] == "acme-platform"

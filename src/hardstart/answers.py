@@ -105,15 +105,15 @@ def walk(
             if default is not MISSING:
                 context[question.name] = default
             continue
+        candidate = (prefill or {}).get(question.name, MISSING)
         if question.name in given:
             value = given[question.name]
         elif ask is not None:
-            candidate = (prefill or {}).get(question.name, MISSING)
             if candidate is MISSING:
                 candidate = template.default(question, context)
             value = ask(question, _valid_default(template, question, candidate, context), context)
         elif complete:
-            value = template.default(question, context)
+            value = candidate if candidate is not MISSING else template.default(question, context)
             if value is MISSING:
                 raise BadAnswer(
                     question.name,

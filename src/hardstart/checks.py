@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hardstart import history, merge, questions
+from hardstart import history, merge, presets, questions
 from hardstart import template as templates
 from hardstart import update as updates
 from hardstart.errors import Untrusted
@@ -39,10 +39,11 @@ class CheckResult:
     outdated: bool
     would_change: bool | None = None  # whether updating changes any file (None: not computed)
     drifted: list[Drift] = field(default_factory=list)
+    preset: presets.Standing | None = None  # None: no preset in effect and none recorded
 
     @property
     def ok(self) -> bool:
-        return not self.outdated and not self.drifted
+        return not self.outdated and not self.drifted and (self.preset is None or self.preset.ok)
 
     def headline(self) -> str:
         parts = []
@@ -50,6 +51,8 @@ class CheckResult:
             parts.append(f"outdated ({self.recorded} → {self.installed})")
         if self.drifted:
             parts.append(f"{len(self.drifted)} managed file(s) drifted")
+        if self.preset is not None and not self.preset.ok:
+            parts.append(self.preset.summary())
         return f"{self.project}: " + (" and ".join(parts) or "current")
 
     def to_json(self) -> dict[str, Any]:
@@ -60,6 +63,7 @@ class CheckResult:
             "outdated": self.outdated,
             "update_would_change": self.would_change,
             "drifted": [{"path": d.path, "state": d.state, "diff": d.diff} for d in self.drifted],
+            **({"preset": self.preset.to_json()} if self.preset is not None else {}),
             "ok": self.ok,
         }
 
@@ -81,15 +85,25 @@ def _short_diff(path: str, expected: bytes, actual: bytes) -> str:
     return "\n".join(shown)
 
 
-def drift(
+def recorded_source(
     project: Generated, stack: ExitStack, local: templates.TemplateSource | None
+) -> templates.TemplateSource:
+    """The template version the project records, as plain files."""
+    if templates.is_bundled_id(project.src_path):
+        return stack.enter_context(templates.bundled_release(project.ref, local))
+    return stack.enter_context(templates.from_url(project.src_path, project.ref))
+
+
+def drift(
+    project: Generated,
+    stack: ExitStack,
+    local: templates.TemplateSource | None,
+    source: templates.TemplateSource | None = None,
 ) -> list[Drift]:
     """Managed files that differ from what the recorded version renders from the recorded
     answers, in the working tree."""
-    if templates.is_bundled_id(project.src_path):
-        source = stack.enter_context(templates.bundled_release(project.ref, local))
-    else:
-        source = stack.enter_context(templates.from_url(project.src_path, project.ref))
+    if source is None:
+        source = recorded_source(project, stack, local)
     template = questions.load(source.root)
     rendered = updates.render(source, template, project.answers, "check")
     owned, sections = template.owned, template.user_sections
@@ -115,12 +129,19 @@ def drift(
 
 
 def check(
-    path: Path, template_dir: Path | None = None, *, deep: bool = True, trust: bool = False
+    path: Path,
+    template_dir: Path | None = None,
+    *,
+    deep: bool = True,
+    trust: bool = False,
+    preset: presets.Preset | None = None,
 ) -> CheckResult:
     """Compare the project at `path` with the installed template (or `template_dir`).
 
     With `deep`, an outdated project is also asked whether updating would change anything
-    (a full update plan, which needs a clean tree; otherwise left unknown)."""
+    (a full update plan, which needs a clean tree; otherwise left unknown). With a `preset`
+    (validated against the questions of the project's recorded version), the recorded answers
+    are checked against its locks and the preset the project recorded against its version."""
     project = open_generated(path)
     local = templates.resolve(template_dir)
     with ExitStack() as stack:
@@ -137,7 +158,12 @@ def check(
         result = CheckResult(
             project=project.root, recorded=project.ref, installed=installed.ref, outdated=outdated
         )
-        result.drifted = drift(project, stack, local)
+        source = recorded_source(project, stack, local)
+        # First: a preset that does not fit the project's questions stops the check (exit 2).
+        result.preset = presets.standing(
+            preset, questions.load(source.root), project.answers, project.root
+        )
+        result.drifted = drift(project, stack, local, source)
     if deep and outdated and not project.dirty():
         request = updates.Request(template_dir=template_dir, trust=trust)
         try:

@@ -14,7 +14,7 @@ from typing import Annotated, ParamSpec, TypeVar
 
 import typer
 
-from hardstart import __version__, answers, generate, history, reports
+from hardstart import __version__, answers, generate, history, presets, reports
 from hardstart import template as templates
 from hardstart.console import Output
 from hardstart.errors import (
@@ -32,7 +32,7 @@ from hardstart.errors import (
 EXIT_CODES = (
     "Exit codes: 0 success · 1 unexpected failure, or declined at the confirmation"
     " · 2 bad answer, option or destination · 3 conflicts left after an update"
-    " · 4 untrusted template · 5 project outdated or drifted · 130 interrupted."
+    " · 4 untrusted template · 5 project outdated, drifted or off its preset · 130 interrupted."
 )
 
 NEXT_STEPS = ("npm ci && npm run dev", "npm test")
@@ -129,6 +129,17 @@ ToOption = Annotated[
 TrustOption = Annotated[
     bool, typer.Option("--trust", help="Run the migrations of a template fetched by URL.")
 ]
+PresetOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--preset",
+        metavar="FILE",
+        help="Your organisation's preset: locked answers and defaults (default:"
+        " $HARDSTART_PRESET, else ~/.config/hardstart/preset.yml if it exists;"
+        " HARDSTART_PRESET='' for none).",
+        show_default=False,
+    ),
+]
 ProjectArgument = Annotated[
     Path,
     typer.Argument(
@@ -174,15 +185,19 @@ def new(
             " --template-url) instead of the newest.",
         ),
     ] = None,
+    preset_file: PresetOption = None,
 ) -> None:
     """Generate a project in DEST.
 
     On a terminal it asks the template's questions. Otherwise, or with --defaults, it asks
-    nothing: answers come from --data, --data-file and the questions' defaults.
+    nothing: answers come from --data, --data-file and the questions' defaults. With a preset,
+    its locked answers are not asked and no other answer is accepted for them; its defaults
+    are the questions' defaults.
     """
     out = Output(quiet=quiet)
     if template_dir is not None and (template_url or template_version):
         raise UsageError("--template excludes --template-url and --template-version")
+    preset = presets.in_effect(preset_file)
     ref = history.as_ref(template_version) if template_version else None
     with ExitStack() as stack:
         if template_url is not None:
@@ -193,7 +208,7 @@ def new(
         else:
             source = templates.resolve(template_dir)
         target = generate.generate(
-            out, source, dest, data, data_file, ask=not defaults and _is_terminal()
+            out, source, dest, data, data_file, ask=not defaults and _is_terminal(), preset=preset
         )
 
     out.result(f"Created {target} (a git repository with one commit).", style="green")
@@ -223,23 +238,29 @@ def update(
     trust: TrustOption = False,
     quiet: QuietOption = False,
     template_dir: TemplateOption = None,
+    preset_file: PresetOption = None,
 ) -> None:
     """Re-apply the template to a project generated earlier, keeping your changes.
 
     Three-way merge from the recorded template version to this hardstart's (or --to): your
     edits stay, template changes arrive, and where both touched the same lines the file gets
     conflict markers (exit 3). The result is left uncommitted for review unless --commit.
+    With a preset, the answers must meet its locks (a recorded answer that breaks one is
+    refused: change it with --data), and the project records the preset.
     """
     from hardstart import update as updates  # copier is slow to import
 
     out = Output(quiet=quiet or as_json)
+    preset = presets.in_effect(preset_file)
     given = answers.gather_raw(data or (), data_file)
     ask = None
     if not (defaults or plan_only or as_json) and _is_terminal():
         from hardstart import prompts
 
         ask = prompts.update_wizard(Output())
-    request = updates.Request(to=to, template_dir=template_dir, data=given, ask=ask, trust=trust)
+    request = updates.Request(
+        to=to, template_dir=template_dir, data=given, ask=ask, trust=trust, preset=preset
+    )
     with updates.prepare(dest, request) as prepared:
         plan = prepared.plan
         if not plan_only and plan.changes:
@@ -262,12 +283,18 @@ def check(
     trust: TrustOption = False,
     quiet: QuietOption = False,
     template_dir: TemplateOption = None,
+    preset_file: PresetOption = None,
 ) -> None:
     """Exit 0 when the project is at this hardstart's template version and every file the
-    template manages is as that version renders it; otherwise exit 5 with a report."""
+    template manages is as that version renders it; otherwise exit 5 with a report.
+
+    With a preset in effect, also exit 5 when the recorded answers break one of its locks, or
+    when it is newer than (or, at the same version, differs from) the preset the project
+    recorded."""
     from hardstart import checks
 
-    result = checks.check(dest, template_dir, trust=trust)
+    preset = presets.in_effect(preset_file)
+    result = checks.check(dest, template_dir, trust=trust, preset=preset)
     reports.check(Output(quiet=quiet), result, as_json=as_json)
     if not result.ok:
         raise Outdated(result.headline(), exit_code=EXIT_OUTDATED)
@@ -314,14 +341,19 @@ def fleet_status(
     as_json: JsonOption = False,
     as_markdown: MarkdownOption = False,
     template_dir: TemplateOption = None,
+    preset_file: PresetOption = None,
 ) -> None:
-    """One row per repository: recorded version, outdated, drifted, dirty, not a project, error.
+    """One row per repository: recorded version, outdated, drifted, off preset, dirty, not a
+    project, error (and, with a preset in effect, how each stands against it).
 
-    Exit 0 when every repository is current, clean and without drift; otherwise 5.
+    Exit 0 when every repository is current, clean, without drift and meets the preset;
+    otherwise 5.
     """
     from hardstart import fleet
 
-    rows = fleet.run_all(fleet.status_one, _fleet_paths(paths, from_file), workers, template_dir)
+    preset = presets.in_effect(preset_file)
+    listed = _fleet_paths(paths, from_file)
+    rows = fleet.run_all(fleet.status_one, listed, workers, template_dir, preset)
     reports.fleet(
         Output(), rows, "hardstart fleet status", as_json=as_json, as_markdown=as_markdown
     )
@@ -356,6 +388,7 @@ def fleet_update(
     as_json: JsonOption = False,
     as_markdown: MarkdownOption = False,
     template_dir: TemplateOption = None,
+    preset_file: PresetOption = None,
 ) -> None:
     """Update each repository on its own branch, with one commit listing the change.
 
@@ -366,6 +399,7 @@ def fleet_update(
     """
     from hardstart import fleet
 
+    preset = presets.in_effect(preset_file)
     if failed:
         retry = fleet.failed_last_time(state)
         listed = (
@@ -381,6 +415,7 @@ def fleet_update(
         data=answers.gather_raw(data or (), data_file),
         branch=branch,
         trust=trust,
+        preset=preset,
     )
     rows = fleet.run_all(fleet.update_one, listed, workers, options)
     fleet.save_state(state, rows)

@@ -19,7 +19,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Final
 
-from hardstart import checks, gitcmd, history, merge
+from hardstart import checks, gitcmd, history, merge, presets
 from hardstart import template as templates
 from hardstart import update as updates
 from hardstart.errors import HardstartError, NotAProject, NotARepository, UsageError
@@ -32,6 +32,7 @@ class State(str, Enum):
     CURRENT = "current"
     OUTDATED = "outdated"
     DRIFTED = "drifted"
+    OFF_PRESET = "off preset"  # breaks the preset in effect, or recorded an older one
     UPDATED = "updated"
     CONFLICT = "conflict"
     DIRTY = "dirty"
@@ -57,6 +58,8 @@ class Row:
     branch: str = ""
     conflicts: list[str] = field(default_factory=list)
     detail: str = ""
+    preset: str = ""  # how the project stands against the preset ("" when none is involved)
+    preset_ok: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -93,13 +96,14 @@ def _refused(path: Path, error: HardstartError) -> Row:
 # -- status -------------------------------------------------------------------------------------
 
 
-def status_one(path: Path, template_dir: Path | None) -> Row:
+def status_one(path: Path, template_dir: Path | None, preset: presets.Preset | None = None) -> Row:
     try:
         project = open_generated(path)
         dirty = bool(project.dirty())
-        result = checks.check(path, template_dir, deep=False)
+        result = checks.check(path, template_dir, deep=False, preset=preset)
     except HardstartError as error:
         return _refused(path, error)
+    standing = result.preset
     state = (
         State.DIRTY
         if dirty
@@ -107,6 +111,8 @@ def status_one(path: Path, template_dir: Path | None) -> Row:
         if result.outdated
         else State.DRIFTED
         if result.drifted
+        else State.OFF_PRESET
+        if standing is not None and not standing.ok
         else State.CURRENT
     )
     return Row(
@@ -117,6 +123,8 @@ def status_one(path: Path, template_dir: Path | None) -> Row:
         outdated=result.outdated,
         drifted=[d.path for d in result.drifted],
         dirty=dirty,
+        preset=standing.summary() if standing is not None else "",
+        preset_ok=standing.ok if standing is not None else None,
     )
 
 
@@ -130,6 +138,7 @@ class UpdateOptions:
     data: Mapping[str, Any] = field(default_factory=dict)
     branch: str = DEFAULT_BRANCH
     trust: bool = False
+    preset: presets.Preset | None = None
 
 
 def _target_ref(options: UpdateOptions, src_path: str) -> str:
@@ -181,8 +190,9 @@ def update_one(path: Path, options: UpdateOptions) -> Row:
             gitcmd.run(*_NO_HOOKS, *add, cwd=project.root)
             inner = worktree / project.prefix
             request = updates.Request(
-                to=target, template_dir=options.template_dir, data=options.data, trust=options.trust
-            )
+                to=target, template_dir=options.template_dir, data=options.data,
+                trust=options.trust, preset=options.preset,
+            )  # fmt: skip
             with updates.prepare(inner, request) as prepared:
                 plan = prepared.plan
                 row = Row(str(path), State.CURRENT, version=project.ref, target=plan.to_ref,
@@ -253,14 +263,18 @@ def failed_last_time(path: Path) -> list[Path]:
 
 def markdown(rows: list[Row], title: str) -> str:
     """A Markdown table for a pull-request comment or a report."""
+    with_preset = any(row.preset for row in rows)
+    extra = " preset |" if with_preset else ""
     out = [
         f"### {title}",
         "",
-        "| repository | state | version | target | detail |",
-        "|---|---|---|---|---|",
+        "| repository | state | version | target | detail |" + extra,
+        "|---|---|---|---|---|" + ("---|" if with_preset else ""),
     ]
     for row in rows:
         detail = row.detail or ", ".join(row.drifted or row.conflicts)
         cells = [row.path, row.state.value, row.version, row.target, detail.replace("|", "\\|")]
+        if with_preset:
+            cells.append(row.preset.replace("|", "\\|"))
         out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import questionary
 
@@ -18,6 +18,9 @@ from hardstart.answers import Answers, Asker, walk
 from hardstart.console import Output
 from hardstart.errors import Aborted, BadAnswer
 from hardstart.questions import MISSING, Question, Template
+
+if TYPE_CHECKING:
+    from hardstart.presets import Preset
 
 
 def _display(value: Any) -> str:
@@ -92,8 +95,16 @@ def ask(
     out: Output,
     destination: Callable[[Answers], Path],
     fixed: Mapping[str, Any] | None = None,
+    preset: Preset | None = None,
 ) -> Answers:
-    """Ask every question not `fixed` (pre-filled from `provided`), show a summary, confirm."""
+    """Ask every question not `fixed` (pre-filled from `provided`), show a summary, confirm.
+
+    A preset's locks are shown first, one line each with the reason; locked values are not
+    asked (they are in `fixed`)."""
+    if preset is not None and preset.locks:
+        out.heading(f"Preset {preset.label}")
+        for note in preset.notes():
+            out.result(f"locked: {note}")
     answers = walk(template, fixed or {}, ask=Wizard(template, out), prefill=provided)
     dest = destination(answers)
     confirm(answers, out, dest, f"Generate the project in {dest}")

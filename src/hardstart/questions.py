@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections import ChainMap
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
@@ -151,6 +151,10 @@ class Template:
     settings: Mapping[str, Any]
     questions: tuple[Question, ...]
     _env: SandboxedEnvironment = field(repr=False, compare=False)
+    # Extra rules per question (a preset's locks): answer → problem, "" when allowed.
+    constraints: Mapping[str, Callable[[Any], str]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def subdirectory(self) -> str:
@@ -234,6 +238,8 @@ class Template:
                 message = str(error)
             if message:
                 raise BadAnswer(question.name, message)
+        if (rule := self.constraints.get(question.name)) and (problem := rule(answer)):
+            raise BadAnswer(question.name, problem)
         return answer
 
     def is_asked(self, question: Question, context: Mapping[str, Any]) -> bool:

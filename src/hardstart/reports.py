@@ -53,8 +53,10 @@ def check(out: Output, result: CheckResult, *, as_json: bool) -> None:
     if as_json:
         out.json(result.to_json())
         return
+    standing = result.preset
     if result.ok:
-        out.result(f"{result.project}: current ({result.recorded}), no drift.", style="green")
+        met = f", {standing.summary()}" if standing and standing.in_effect else ""
+        out.result(f"{result.project}: current ({result.recorded}), no drift{met}.", style="green")
         return
     if result.outdated:
         change = {None: "", True: "; updating changes files", False: "; updating changes no file"}
@@ -63,6 +65,8 @@ def check(out: Output, result: CheckResult, *, as_json: bool) -> None:
         out.result(f"drifted: {drift.path} ({drift.state})", style="yellow")
         if drift.diff:
             out.result(drift.diff)
+    for finding in standing.findings() if standing else []:
+        out.result(finding, style="yellow")
 
 
 def fleet(out: Output, rows: list[Row], title: str, *, as_json: bool, as_markdown: bool) -> None:
@@ -74,8 +78,16 @@ def fleet(out: Output, rows: list[Row], title: str, *, as_json: bool, as_markdow
 
         out.raw(markdown(rows, title))
         return
+    with_preset = any(row.preset for row in rows)  # the column only when a preset is involved
     out.grid(
-        ("repository", "state", "version", "target", "detail"),
+        (
+            "repository",
+            "state",
+            "version",
+            "target",
+            "detail",
+            *(("preset",) if with_preset else ()),
+        ),
         [
             (
                 row.path,
@@ -83,6 +95,7 @@ def fleet(out: Output, rows: list[Row], title: str, *, as_json: bool, as_markdow
                 row.version,
                 row.target,
                 row.detail or ", ".join(row.drifted or row.conflicts),
+                *((row.preset,) if with_preset else ()),
             )
             for row in rows
         ],

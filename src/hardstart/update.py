@@ -22,13 +22,13 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
 import pathspec
 
-from hardstart import answers, generator, gitcmd, history, merge, migrations, questions
+from hardstart import answers, generator, gitcmd, history, merge, migrations, presets, questions
 from hardstart import template as templates
 from hardstart.errors import BadAnswer, HardstartError, UsageError
 from hardstart.plan import FileChange, Outcome, Plan
@@ -60,6 +60,7 @@ class Request:
     data: Mapping[str, Any] = field(default_factory=dict)
     ask: Callable[[questions.Template], answers.Asker] | None = None  # the wizard, on a terminal
     trust: bool = False
+    preset: presets.Preset | None = None  # read, validated against the new version here
 
 
 @dataclass
@@ -177,11 +178,29 @@ def _carried_answers(
     given_data = dict(request.data)
     for key in given_data:
         template.question(key)  # an unknown name is an error naming it
-    given = {**kept, **given_data}
+    preset = request.preset
+    # A locked answer the project never gave (a new question) is the lock's, never asked; a
+    # recorded or given answer must meet the lock (the template is constrained by it).
+    locked = {k: v for k, v in presets.locked_values(preset).items() if k not in kept}
+    given = {**locked, **kept, **given_data}
     try:
         ask = request.ask(template) if request.ask else None
-        final = answers.walk(template, given, ask=ask, complete=True)
+        final = answers.walk(
+            template, given, ask=ask, prefill=presets.defaults(preset), complete=True
+        )
     except BadAnswer as error:
+        lock = preset.locks.get(error.question) if preset is not None else None
+        if lock is not None and error.question in kept and error.question not in given_data:
+            allowed = (
+                f"{error.question}={presets.shown(lock.value)}"
+                if lock.pattern is None
+                else f"{error.question}=VALUE matching {lock.pattern}"
+            )
+            raise presets.BadPreset(
+                f"{project.answers_file}: the recorded answer {error.question}="
+                f"{kept[error.question]} breaks preset {preset.label if preset else ''}"
+                f" ({lock.describe()}: {lock.reason}); pass --data {allowed} to change it"
+            ) from error
         if error.question in kept and error.question not in given_data:
             raise UsageError(
                 f"{project.answers_file}: the recorded answer to {error.question} is refused by"
@@ -355,6 +374,11 @@ def prepare(path: Path, request: Request) -> Iterator[Prepared]:
         old, new = _sources(stack, project, request)
         old_template = questions.load(old.root)
         new_template = questions.load(new.root)
+        preset = request.preset
+        if preset is not None:
+            preset = presets.validate(preset, new_template)
+            new_template = presets.constrain(new_template, preset)
+            request = replace(request, preset=preset)
         work = stack.enter_context(_scratch("work"))
         history.extract(project.git_dir, project.head_tree, work)
         before = read_files(work)
@@ -384,6 +408,8 @@ def prepare(path: Path, request: Request) -> Iterator[Prepared]:
         result = merged.run()
         _write_all(work, read_files(work), result)
         ran += run_migrations("after")
+        if preset is not None:
+            presets.write_record(work, preset)
         after = read_files(work)
         plan = Plan(
             project=project.root,
