@@ -543,7 +543,7 @@ def dockerignore(repo: Repo) -> Outcome:
         if text is None:
             failures.append(Failure(path, None, "no .dockerignore: the whole directory is sent"))
             continue
-        spec = pathspec.PathSpec.from_lines("gitwildmatch", text.splitlines())
+        spec = pathspec.PathSpec.from_lines("gitignore", text.splitlines())
         missing = [name for name, probe in _CONTEXT_SECRETS.items() if not spec.match_file(probe)]
         if missing:
             failures.append(Failure(path, None, f"does not exclude {', '.join(missing)}"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from typing import Any
 
 import yaml
@@ -40,7 +41,11 @@ class YamlList(list[Any]):
         return self.lines[index] if 0 <= index < len(self.lines) else self.line
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (several times faster), else the pure-Python one.
+_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[valid-type,misc]
     pass
 
 
@@ -103,8 +108,21 @@ class BlockText(LineText):
         return self.line + self.count("\n", 0, offset)
 
 
+_PARSED: weakref.WeakKeyDictionary[Repo, dict[str, list[Any]]] = weakref.WeakKeyDictionary()
+
+
 def yaml_documents(repo: Repo, path: str) -> list[Any]:
-    """Every document of a YAML file (with lines), or [] when it is missing or not valid YAML."""
+    """Every document of a YAML file (with lines), or [] when it is missing or not valid YAML.
+
+    Parsed once per audit: several rules read the same file.
+    """
+    parsed = _PARSED.setdefault(repo, {})
+    if path not in parsed:
+        parsed[path] = _parse(repo, path)
+    return parsed[path]
+
+
+def _parse(repo: Repo, path: str) -> list[Any]:
     text = repo.text(path)
     if text is None:
         return []

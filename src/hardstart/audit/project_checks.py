@@ -305,7 +305,7 @@ def range_majors(spec: str, ceiling: int = 40) -> set[int] | None:
     _k(
         "K4",
         "engines-node-lts",
-        "engines.node admits only supported LTS majors",
+        "engines.node starts at a supported LTS major",
         'Set `"engines": {"node": ">=24"}` (or `^22.12.0 || >=24`): no end-of-life major.',
         Severity.LOW,
         "package.json",
@@ -324,21 +324,19 @@ def engines_node_lts(repo: Repo) -> Outcome:
     majors = range_majors(spec)
     if majors is None:
         return [Failure("package.json", line, f"engines.node {spec!r} is not a readable range")]
-    newest = max(SUPPORTED_NODE_MAJORS)
-    # Majors after the newest LTS are releases to come; every earlier one must be in support.
-    ended = sorted(m for m in majors if m <= newest and m not in SUPPORTED_NODE_MAJORS)
-    if ended:
+    if not majors:
+        return [Failure("package.json", line, f"engines.node {spec!r} admits no version")]
+    # The range's floor decides: the oldest Node it lets the project run on must still be in LTS
+    # support. Majors after it (odd releases, majors to come) are not judged.
+    oldest = min(majors)
+    if oldest not in SUPPORTED_NODE_MAJORS:
         return [
             Failure(
                 "package.json",
                 line,
-                f"engines.node {spec!r} admits Node {', '.join(map(str, ended[:3]))}"
-                + (" and older" if len(ended) > 3 else "")
-                + " (end of life)",
+                f"engines.node {spec!r} admits Node {oldest}, which is not a supported LTS",
             )
         ]
-    if not majors & SUPPORTED_NODE_MAJORS:
-        return [Failure("package.json", line, f"engines.node {spec!r} admits no supported LTS")]
     return []
 
 
@@ -371,7 +369,7 @@ def env_ignored(repo: Repo) -> Outcome:
     text = repo.text(".gitignore")
     if text is None:
         return [Failure(".gitignore", None, "no .gitignore: .env would be committed")]
-    spec = pathspec.PathSpec.from_lines("gitwildmatch", text.splitlines())
+    spec = pathspec.PathSpec.from_lines("gitignore", text.splitlines())
     if not spec.match_file(".env"):
         return [Failure(".gitignore", None, ".env is not ignored")]
     return []
@@ -455,6 +453,8 @@ def env_example_no_secrets(repo: Repo) -> Outcome:
     for path in examples:
         for number, line in enumerate((repo.text(path) or "").splitlines(), start=1):
             name, sep, value = line.strip().removeprefix("export ").partition("=")
+            if not value.lstrip().startswith(("'", '"')):
+                value = re.split(r"\s#", value, maxsplit=1)[0]  # an inline comment
             if sep and not name.startswith("#") and looks_secret(value):
                 failures.append(Failure(path, number, f"{name.strip()} has a real-looking value"))
     return failures
