@@ -320,3 +320,75 @@ def test_generated_project_passes(
     assert (applicable >= J5) is combo["kubernetes"]
     assert (applicable >= J6) is combo["nginx"]
     assert (applicable >= J4) is combo["compose"]
+
+
+# --- cases no fixture shows ---
+
+
+def run_rule(rule_id: str, files: dict[str, str], root: Path) -> NotApplicable | list[Failure]:
+    for name, text in {"package.json": "{}", **files}.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    return REGISTRY[rule_id][1](Repo(root))
+
+
+PINNED = "node:24-alpine@sha256:" + "a" * 64
+
+
+def test_tls_settings_in_an_included_snippet_count(tmp_path: Path) -> None:
+    server = "http { server { listen 443 ssl; include snippets/tls.conf; } }\n"
+    snippet = "ssl_protocols TLSv1.2 TLSv1.3;\nssl_ciphers HIGH;\n"
+    files = {"nginx/site.conf": server, "nginx/snippets/tls.conf": snippet}
+    assert run_rule("J6-tls-modern", files, tmp_path) == []
+
+
+def test_event_data_in_github_script_is_injection(tmp_path: Path) -> None:
+    workflow = (
+        "on: issues\npermissions: {}\njobs:\n  greet:\n    runs-on: ubuntu-24.04\n    steps:\n"
+        "      - uses: actions/github-script@" + "b" * 40 + "\n        with:\n"
+        "          script: |\n            console.log('${{ github.event.issue.title }}')\n"
+    )
+    outcome = run_rule(
+        "K1-no-untrusted-expressions-in-run", {".github/workflows/w.yml": workflow}, tmp_path
+    )
+    assert outcome == [
+        Failure(
+            ".github/workflows/w.yml",
+            10,
+            "`github.event.issue.title` is expanded into a github-script",
+        )
+    ]
+
+
+def test_global_tool_installs_are_not_project_installs(tmp_path: Path) -> None:
+    script = "npm install -g npm@11.6.2\nnpm ci\n"
+    assert run_rule("K4-npm-ci-only", {"scripts/setup.sh": script}, tmp_path) == []
+
+
+def test_pnpm_production_install_in_the_final_stage(tmp_path: Path) -> None:
+    dockerfile = (
+        f"FROM {PINNED} AS build\nRUN pnpm install --frozen-lockfile\n"
+        f"FROM {PINNED}\nRUN pnpm install --prod --frozen-lockfile\n"
+    )
+    assert run_rule("J1-multi-stage-prod-deps", {"Dockerfile": dockerfile}, tmp_path) == []
+
+
+def test_gitlab_reference_tags_are_read(tmp_path: Path) -> None:
+    config = (
+        ".setup:\n  script: [npm ci]\n"
+        "test:\n  script:\n    - !reference [.setup, script]\n    - npm test\n"
+    )
+    assert run_rule("K2-tests-run", {".gitlab-ci.yml": config}, tmp_path) == []
+
+
+def test_dockerignore_at_the_context_root(tmp_path: Path) -> None:
+    files = {
+        "docker/api.Dockerfile": f"FROM {PINNED}\n",
+        ".dockerignore": ".git\n.env*\nnode_modules\n",
+    }
+    assert run_rule("J3-dockerignore", files, tmp_path) == []
+
+
+def test_user_zero_is_root(tmp_path: Path) -> None:
+    outcome = run_rule("J2-non-root-user", {"Dockerfile": f"FROM {PINNED}\nUSER 0:0\n"}, tmp_path)
+    assert outcome == [Failure("Dockerfile", 2, "USER 0 runs the container as root")]

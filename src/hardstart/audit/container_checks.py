@@ -128,15 +128,25 @@ def is_npm_install(words: tuple[str, ...]) -> bool:
     return found is not None and found[0] in _NPM_INSTALLS
 
 
+_PRODUCTION_FLAGS = re.compile(
+    r"--omit[= ]dev\b|--only[= ]prod(uction)?\b|--production\b(?!=false)|--prod\b|(^| )-P\b"
+)
+
+
 def _production_install(words: tuple[str, ...]) -> bool:
-    """`npm ci`/`npm prune` that leaves out devDependencies."""
-    found = npm_subcommand(words)
-    if found is None or found[0] not in {"ci", "prune"}:
+    """A lockfile install or prune that leaves out devDependencies (npm, pnpm or yarn)."""
+    tool = PurePosixPath(words[0]).name if words else ""
+    rest = [w for w in words[1:] if not w.startswith("-")]
+    args = " ".join(words[1:])
+    if tool == "npm":
+        subcommands = {"ci", "prune"}
+    elif tool == "pnpm":
+        subcommands = {"install", "i", "prune"}
+    elif tool == "yarn":
+        subcommands = {"install", "workspaces"}
+    else:
         return False
-    args = " ".join(found[1])
-    return bool(
-        re.search(r"--omit[= ]dev\b|--only[= ]prod(uction)?\b|--production\b(?!=false)", args)
-    )
+    return bool(rest) and rest[0] in subcommands and _PRODUCTION_FLAGS.search(args) is not None
 
 
 def _runs(stage_instructions: list[Instruction]) -> list[tuple[Instruction, tuple[str, ...]]]:
@@ -537,8 +547,17 @@ def dockerignore(repo: Repo) -> Outcome:
     if na:
         return na
     failures: list[Failure] = []
-    for directory in sorted({str(PurePosixPath(d.path).parent) for d in found}):
-        path = ".dockerignore" if directory == "." else f"{directory}/.dockerignore"
+    checked: set[str] = set()
+    for dockerfile in found:
+        # Docker reads <Dockerfile>.dockerignore beside it, else .dockerignore in the context,
+        # which is the Dockerfile's directory or (for docker/app.Dockerfile) the repository root.
+        here = PurePosixPath(dockerfile.path)
+        candidates = [f"{dockerfile.path}.dockerignore", str(here.parent / ".dockerignore")]
+        candidates.append(".dockerignore")
+        path = next((c for c in candidates if repo.exists(c)), candidates[1])
+        if path in checked:
+            continue
+        checked.add(path)
         text = repo.text(path)
         if text is None:
             failures.append(Failure(path, None, "no .dockerignore: the whole directory is sent"))
@@ -1083,19 +1102,48 @@ def parse_nginx(text: str) -> list[Directive]:
     return root
 
 
-def nginx_configs(repo: Repo) -> tuple[list[tuple[str, list[Directive]]], NotApplicable | None]:
-    found: list[tuple[str, list[Directive]]] = []
+@dataclass
+class NginxConfigs:
+    """The nginx configurations (files with a `server` block) and the snippets they may include
+    (other .conf files with proxy, TLS or body settings), every directive with its file."""
+
+    servers: dict[str, list[Directive]]
+    snippets: dict[str, list[Directive]]
+
+    def everything(self) -> list[tuple[str, Directive]]:
+        return [
+            (path, d)
+            for files in (self.servers, self.snippets)
+            for path, directives in files.items()
+            for d in directives
+        ]
+
+    def has(self, path: str, wanted: Any) -> bool:
+        """Whether the config at `path`, or any snippet, has a directive `wanted` accepts."""
+        own = self.servers[path]
+        return any(wanted(d) for d in own) or any(
+            wanted(d) for directives in self.snippets.values() for d in directives
+        )
+
+
+_SNIPPET_DIRECTIVE = re.compile(r"^(ssl_|proxy_|client_|real_ip|set_real_ip_from)")
+
+
+def nginx_configs(repo: Repo) -> tuple[NginxConfigs, NotApplicable | None]:
+    found = NginxConfigs({}, {})
     for path in repo.files:
         name = PurePosixPath(path).name
         if not (name.endswith((".conf", ".conf.template")) or name == "nginx.conf"):
             continue
         text = repo.text(path)
-        if text is None or "server" not in text:
+        if text is None:
             continue
         directives = [d for top in parse_nginx(text) for d in top.walk()]
         if any(d.name == "server" and d.block is not None for d in directives):
-            found.append((path, directives))
-    return found, None if found else NotApplicable("no nginx configuration")
+            found.servers[path] = directives
+        elif any(_SNIPPET_DIRECTIVE.match(d.name) for d in directives):
+            found.snippets[path] = directives
+    return found, None if found.servers else NotApplicable("no nginx configuration")
 
 
 def _nginx_rule(name: str, title: str, fix: str, severity: Severity) -> Rule:
@@ -1122,21 +1170,18 @@ def nginx_tls(repo: Repo) -> Outcome:
     if na:
         return na
     failures: list[Failure] = []
-    for path, directives in configs:
+    for path, directives in configs.servers.items():
         listens_tls = any(
             d.name == "listen" and ({"ssl", "quic"} & set(d.args)) for d in directives
         ) or any(d.name == "ssl" and d.args == ["on"] for d in directives)
-        protocols = [d for d in directives if d.name == "ssl_protocols"]
         if not listens_tls:
             failures.append(Failure(path, None, "no server listens with TLS (`listen 443 ssl`)"))
-        elif not protocols:
+        elif not configs.has(path, lambda d: d.name == "ssl_protocols"):
             failures.append(Failure(path, None, "ssl_protocols is not set"))
-        for directive in protocols:
-            old = [p for p in directive.args if p not in {"TLSv1.2", "TLSv1.3"}]
-            if old:
-                failures.append(
-                    Failure(path, directive.line, f"ssl_protocols allows {' '.join(old)}")
-                )
+    for path, directive in configs.everything():
+        old = [p for p in directive.args if p not in {"TLSv1.2", "TLSv1.3"}]
+        if directive.name == "ssl_protocols" and old:
+            failures.append(Failure(path, directive.line, f"ssl_protocols allows {' '.join(old)}"))
     return failures
 
 
@@ -1152,17 +1197,25 @@ def nginx_body_limit(repo: Repo) -> Outcome:
     configs, na = nginx_configs(repo)
     if na:
         return na
-    failures: list[Failure] = []
-    for path, directives in configs:
-        sizes = [d for d in directives if d.name == "client_max_body_size"]
-        if not sizes:
-            failures.append(Failure(path, None, "client_max_body_size is not set (1m default)"))
-        failures.extend(
-            Failure(path, d.line, "client_max_body_size 0 disables the limit")
-            for d in sizes
-            if d.args[:1] == ["0"]
-        )
+    failures = [
+        Failure(path, None, "client_max_body_size is not set (1m default)")
+        for path in configs.servers
+        if not configs.has(path, lambda d: d.name == "client_max_body_size")
+    ]
+    failures.extend(
+        Failure(path, d.line, "client_max_body_size 0 disables the limit")
+        for path, d in configs.everything()
+        if d.name == "client_max_body_size" and d.args[:1] == ["0"]
+    )
     return failures
+
+
+def _sets_forwarded_for(directive: Directive) -> bool:
+    return (
+        directive.name == "proxy_set_header"
+        and len(directive.args) >= 1
+        and directive.args[0].lower() == "x-forwarded-for"
+    )
 
 
 @check(
@@ -1179,32 +1232,20 @@ def nginx_one_hop(repo: Repo) -> Outcome:
     if na:
         return na
     failures: list[Failure] = []
-    for path, directives in configs:
-        forwarded = [
-            d
-            for d in directives
-            if d.name == "proxy_set_header"
-            and d.args[:1]
-            and d.args[0].lower() == "x-forwarded-for"
-        ]
-        for directive in directives:
-            if any("$proxy_add_x_forwarded_for" in a for a in directive.args):
-                failures.append(
-                    Failure(
-                        path,
-                        directive.line,
-                        "$proxy_add_x_forwarded_for appends to the client's forged X-Forwarded-For",
-                    )
+    for path, directive in configs.everything():
+        if any("$proxy_add_x_forwarded_for" in a for a in directive.args):
+            failures.append(
+                Failure(
+                    path,
+                    directive.line,
+                    "$proxy_add_x_forwarded_for appends to the client's forged X-Forwarded-For",
                 )
-            if directive.name == "set_real_ip_from" and directive.args[:1] in (
-                ["0.0.0.0/0"],
-                ["::/0"],
-            ):
-                failures.append(
-                    Failure(path, directive.line, "set_real_ip_from trusts every address")
-                )
+            )
+        if directive.name == "set_real_ip_from" and directive.args[:1] in (["0.0.0.0/0"], ["::/0"]):
+            failures.append(Failure(path, directive.line, "set_real_ip_from trusts every address"))
+    for path, directives in configs.servers.items():
         proxies = any(d.name == "proxy_pass" for d in directives)
-        if proxies and not forwarded:
+        if proxies and not configs.has(path, _sets_forwarded_for):
             failures.append(
                 Failure(path, None, "X-Forwarded-For is not set: the app cannot see the client")
             )

@@ -78,7 +78,10 @@ def _construct(loader: _Loader, node: Node) -> Any:
             sequence.lines.append(item.start_mark.line + 1)
         return sequence
     assert isinstance(node, ScalarNode)  # noqa: S101 - the composer yields nothing else
-    value = loader.construct_object(node, deep=True)
+    try:
+        value = loader.construct_object(node, deep=True)
+    except yaml.constructor.ConstructorError:  # a custom tag (GitLab's !reference...): its text
+        value = node.value
     if isinstance(value, str) and node.style in ("|", ">"):
         return BlockText(value, line + 1)
     if isinstance(value, str):

@@ -220,19 +220,22 @@ def no_untrusted_expressions(repo: Repo) -> Outcome:
     found, outcome = _github(repo)
     if outcome is not None:
         return outcome
+    # Shell scripts, and the JavaScript of actions/github-script, which is code the same way.
+    scripts: list[tuple[str, int, str, str]] = [
+        (c.path, c.line, c.text, "a shell script")
+        for c in found.commands
+        if c.path.startswith(".github/")
+    ]
+    scripts.extend(
+        (a.path, a.line, a.inputs["script"], "a github-script")
+        for a in found.actions
+        if _action_name(a) == "actions/github-script" and isinstance(a.inputs.get("script"), str)
+    )
     failures: list[Failure] = []
-    for command in found.commands:
-        if not command.path.startswith(".github/"):
-            continue
-        for match in _UNTRUSTED.finditer(command.text):
-            line = (
-                command.text.line_at(match.start())
-                if isinstance(command.text, LineText)
-                else command.line
-            )
-            failures.append(
-                Failure(command.path, line, f"`{match.group(1)}` is expanded into a shell script")
-            )
+    for path, line, text, kind in scripts:
+        for match in _UNTRUSTED.finditer(text):
+            where = text.line_at(match.start()) if isinstance(text, LineText) else line
+            failures.append(Failure(path, where, f"`{match.group(1)}` is expanded into {kind}"))
     return failures
 
 

@@ -78,7 +78,6 @@ class Pipelines:
     commands: list[Command] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
     includes: list[Include] = field(default_factory=list)
-    images: list[Command] = field(default_factory=list)  # job images, as text, for scanners
 
     @property
     def any(self) -> bool:
@@ -202,11 +201,6 @@ def _read_gitlab(repo: Repo, path: str, found: Pipelines) -> None:
         for key, value in (("before_script", before), ("script", full.get("script"))):
             for text, line in _script_lines(value, job.line_of(key) if key in job else job.line):
                 found.commands.append(Command(path, line, text, str(name), soft))
-        image = full.get("image", default.get("image", config.get("image")))
-        if isinstance(image, dict):
-            image = image.get("name")
-        if isinstance(image, str):
-            found.images.append(Command(path, _text_line(image, job.line), image, str(name), soft))
 
 
 _READ: weakref.WeakKeyDictionary[Repo, Pipelines] = weakref.WeakKeyDictionary()

@@ -61,7 +61,8 @@ def lockfile_committed(repo: Repo) -> Outcome:
 
 
 def _install_problem(words: tuple[str, ...]) -> str | None:
-    if is_npm_install(words):
+    if is_npm_install(words) and not {"-g", "--global"} & set(words):
+        # Global installs set up a tool, not the project's dependencies: npm ci cannot do them.
         return "`npm install` resolves versions instead of installing the lockfile (`npm ci`)"
     tool = PurePosixPath(words[0]).name if words else ""
     rest = [w for w in words[1:] if not w.startswith("-")]
@@ -105,9 +106,7 @@ def npm_ci_only(repo: Repo) -> Outcome:
     scripts = package.get("scripts")
     text = repo.text("package.json") or ""
     for name, script in scripts.items() if isinstance(scripts, dict) else []:
-        if name in {"preinstall", "install", "postinstall", "prepare"} or not isinstance(
-            script, str
-        ):
+        if not isinstance(script, str):
             continue
         for shell in shell_commands(script):
             problem = _install_problem(shell.words)
@@ -551,7 +550,7 @@ def license_file(repo: Repo) -> Outcome:
     if na:
         return na
     names = {f.lower() for f in repo.files if "/" not in f}
-    if any(n.split(".")[0] in {"license", "licence", "copying"} for n in names):
+    if any(n.startswith(("license", "licence", "copying")) for n in names):
         return []
     return [Failure("LICENSE", None, "no LICENSE file")]
 
