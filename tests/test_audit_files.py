@@ -392,3 +392,12 @@ def test_dockerignore_at_the_context_root(tmp_path: Path) -> None:
 def test_user_zero_is_root(tmp_path: Path) -> None:
     outcome = run_rule("J2-non-root-user", {"Dockerfile": f"FROM {PINNED}\nUSER 0:0\n"}, tmp_path)
     assert outcome == [Failure("Dockerfile", 2, "USER 0 runs the container as root")]
+
+
+def test_an_unreadable_workflow_is_reported(tmp_path: Path) -> None:
+    outcome = run_rule(
+        "K1-workflow-permissions", {".github/workflows/ci.yml": "on: [push\n"}, tmp_path
+    )
+    assert outcome == [
+        Failure(".github/workflows/ci.yml", None, "not a readable workflow (invalid YAML)")
+    ]

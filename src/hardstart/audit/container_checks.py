@@ -14,7 +14,7 @@ from typing import Any
 import pathspec
 from dockerfile_parse import DockerfileParser  # type: ignore[import-untyped]
 
-from hardstart.audit.documents import YamlMap, yaml_document, yaml_documents
+from hardstart.audit.documents import YamlMap, items, yaml_document, yaml_documents
 from hardstart.audit.model import Failure, NotApplicable, Outcome, Rule, Severity, check
 from hardstart.audit.pipelines import shell_commands
 from hardstart.audit.repo import Repo
@@ -812,7 +812,7 @@ class Workload:
 
     def containers(self, *, init: bool = True) -> list[YamlMap]:
         keys = ("containers", "initContainers") if init else ("containers",)
-        return [c for k in keys for c in self.pod.get(k) or [] if isinstance(c, YamlMap)]
+        return [c for k in keys for c in items(self.pod.get(k)) if isinstance(c, YamlMap)]
 
 
 def _pod_spec(document: YamlMap) -> YamlMap | None:
@@ -891,8 +891,8 @@ def _per_container(repo: Repo, problem: Any, *, init: bool = True) -> Outcome:
                     Failure(
                         workload.path,
                         container.line,
-                        f"{workload.kind} {workload.name}, container {container.get('name', '?')}: "
-                        f"{message}",
+                        f"{workload.kind} {workload.name or '?'}, "
+                        f"container {container.get('name', '?')}: {message}",
                     )
                 )
     return failures

@@ -147,6 +147,11 @@ def yaml_document(repo: Repo, path: str) -> Any:
     return documents[0] if documents else None
 
 
+def items(value: Any) -> list[Any]:
+    """`value` if it is a list, else nothing: a malformed file never breaks a check."""
+    return value if isinstance(value, list) else []
+
+
 def json_document(repo: Repo, path: str) -> Any:
     text = repo.text(path)
     if text is None:

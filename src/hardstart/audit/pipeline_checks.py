@@ -10,7 +10,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from hardstart.audit.container_checks import dockerfiles
-from hardstart.audit.documents import LineText, YamlMap, json_document, yaml_document
+from hardstart.audit.documents import LineText, YamlMap, items, json_document, yaml_document
 from hardstart.audit.model import Failure, NotApplicable, Outcome, Rule, Severity, check
 from hardstart.audit.pipelines import (
     DEFAULT_WORKFLOW,
@@ -67,6 +67,7 @@ def workflow_permissions(repo: Repo) -> Outcome:
     for path in found.workflows:
         workflow = yaml_document(repo, path)
         if not isinstance(workflow, YamlMap):
+            failures.append(Failure(path, None, "not a readable workflow (invalid YAML)"))
             continue
         if "permissions" not in workflow:
             failures.append(
@@ -638,7 +639,7 @@ def update_bot(repo: Repo) -> Outcome:
         config = yaml_document(repo, candidate)
         if isinstance(config, dict):
             path = candidate
-            for update in config.get("updates") or []:
+            for update in items(config.get("updates")):
                 if isinstance(update, dict):
                     covered.add(str(update.get("package-ecosystem")))
     renovate = _renovate_config(repo)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from hardstart.audit.documents import LineText, YamlList, YamlMap, yaml_document
+from hardstart.audit.documents import LineText, YamlList, YamlMap, items, yaml_document
 from hardstart.audit.repo import Repo
 
 GITLAB_CI = ".gitlab-ci.yml"
@@ -169,7 +169,7 @@ def _resolved(
         return {}
     parents = job.get("extends")
     merged: dict[Any, Any] = {}
-    for parent in [parents] if isinstance(parents, str) else parents or []:
+    for parent in [parents] if isinstance(parents, str) else items(parents):
         merged.update(_resolved(jobs, parent, seen | {name}))
     merged.update(job)
     return merged

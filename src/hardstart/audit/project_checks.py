@@ -17,7 +17,7 @@ from hardstart.audit.container_checks import (
     dockerfiles,
     is_npm_install,
 )
-from hardstart.audit.documents import json_document, line_of, yaml_document
+from hardstart.audit.documents import items, json_document, line_of, yaml_document
 from hardstart.audit.model import Failure, NotApplicable, Outcome, Rule, Severity, check
 from hardstart.audit.pipelines import pipelines, shell_commands
 from hardstart.audit.repo import Repo
@@ -480,10 +480,10 @@ def pre_commit_secret_scan(repo: Repo) -> Outcome:
         return na
     config = yaml_document(repo, ".pre-commit-config.yaml")
     if isinstance(config, dict):
-        for hook_repo in config.get("repos") or []:
+        for hook_repo in items(config.get("repos")):
             if not isinstance(hook_repo, dict):
                 continue
-            for hook in hook_repo.get("hooks") or []:
+            for hook in items(hook_repo.get("hooks")):
                 if isinstance(hook, dict) and _SECRET_SCANNERS.search(
                     f"{hook_repo.get('repo', '')} {hook.get('id', '')} {hook.get('entry', '')}"
                 ):
