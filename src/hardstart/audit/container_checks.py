@@ -14,7 +14,7 @@ from typing import Any
 import pathspec
 from dockerfile_parse import DockerfileParser  # type: ignore[import-untyped]
 
-from hardstart.audit.documents import YamlMap, items, yaml_document, yaml_documents
+from hardstart.audit.documents import YamlMap, items, memo, yaml_document, yaml_documents
 from hardstart.audit.model import Failure, NotApplicable, Outcome, Rule, Severity, check
 from hardstart.audit.pipelines import shell_commands
 from hardstart.audit.repo import Repo
@@ -63,6 +63,10 @@ def is_dockerfile(path: str) -> bool:
 
 
 def dockerfiles(repo: Repo) -> list[Dockerfile]:
+    return memo(repo, "dockerfiles", lambda: _read_dockerfiles(repo))
+
+
+def _read_dockerfiles(repo: Repo) -> list[Dockerfile]:
     found: list[Dockerfile] = []
     for path in repo.files:
         text = repo.text(path) if is_dockerfile(path) else None
@@ -827,6 +831,10 @@ def _pod_spec(document: YamlMap) -> YamlMap | None:
 
 
 def kubernetes_objects(repo: Repo) -> list[tuple[str, YamlMap]]:
+    return memo(repo, "kubernetes", lambda: _read_kubernetes(repo))
+
+
+def _read_kubernetes(repo: Repo) -> list[tuple[str, YamlMap]]:
     found: list[tuple[str, YamlMap]] = []
     for path in repo.matching(".yaml", ".yml"):
         name = PurePosixPath(path).name
@@ -1130,6 +1138,10 @@ _SNIPPET_DIRECTIVE = re.compile(r"^(ssl_|proxy_|client_|real_ip|set_real_ip_from
 
 
 def nginx_configs(repo: Repo) -> tuple[NginxConfigs, NotApplicable | None]:
+    return memo(repo, "nginx", lambda: _read_nginx(repo))
+
+
+def _read_nginx(repo: Repo) -> tuple[NginxConfigs, NotApplicable | None]:
     found = NginxConfigs({}, {})
     for path in repo.files:
         name = PurePosixPath(path).name

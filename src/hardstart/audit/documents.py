@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import re
 import weakref
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -111,7 +112,17 @@ class BlockText(LineText):
         return self.line + self.count("\n", 0, offset)
 
 
-_PARSED: weakref.WeakKeyDictionary[Repo, dict[str, list[Any]]] = weakref.WeakKeyDictionary()
+T = TypeVar("T")
+_MEMO: weakref.WeakKeyDictionary[Repo, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def memo(repo: Repo, key: str, compute: Callable[[], T]) -> T:
+    """`compute()` once per repository and key: several rules read the same parsed files."""
+    known = _MEMO.setdefault(repo, {})
+    if key not in known:
+        known[key] = compute()
+    result: T = known[key]
+    return result
 
 
 def yaml_documents(repo: Repo, path: str) -> list[Any]:
@@ -119,10 +130,7 @@ def yaml_documents(repo: Repo, path: str) -> list[Any]:
 
     Parsed once per audit: several rules read the same file.
     """
-    parsed = _PARSED.setdefault(repo, {})
-    if path not in parsed:
-        parsed[path] = _parse(repo, path)
-    return parsed[path]
+    return memo(repo, f"yaml:{path}", lambda: _parse(repo, path))
 
 
 def _parse(repo: Repo, path: str) -> list[Any]:

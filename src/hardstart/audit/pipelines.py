@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import re
 import shlex
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from hardstart.audit.documents import LineText, YamlList, YamlMap, items, yaml_document
+from hardstart.audit.documents import LineText, YamlList, YamlMap, items, memo, yaml_document
 from hardstart.audit.repo import Repo
 
 GITLAB_CI = ".gitlab-ci.yml"
@@ -203,20 +202,18 @@ def _read_gitlab(repo: Repo, path: str, found: Pipelines) -> None:
                 found.commands.append(Command(path, line, text, str(name), soft))
 
 
-_READ: weakref.WeakKeyDictionary[Repo, Pipelines] = weakref.WeakKeyDictionary()
-
-
 def pipelines(repo: Repo) -> Pipelines:
     """Every CI file of the repository, read once per audit."""
-    if repo in _READ:
-        return _READ[repo]
+    return memo(repo, "pipelines", lambda: _read(repo))
+
+
+def _read(repo: Repo) -> Pipelines:
     found = Pipelines(workflows=workflow_files(repo))
     for path in found.workflows:
         _read_github(repo, path, found)
     if repo.exists(GITLAB_CI):
         found.gitlab = GITLAB_CI
         _read_gitlab(repo, GITLAB_CI, found)
-    _READ[repo] = found
     return found
 
 
