@@ -401,3 +401,12 @@ def test_an_unreadable_workflow_is_reported(tmp_path: Path) -> None:
     assert outcome == [
         Failure(".github/workflows/ci.yml", None, "not a readable workflow (invalid YAML)")
     ]
+
+
+def test_gitlab_jobs_in_a_local_include_count(tmp_path: Path) -> None:
+    files = {
+        ".gitlab-ci.yml": "include:\n  - local: ci/test.yml\n",
+        "ci/test.yml": "test:\n  allow_failure: true\n  script:\n    - npm test\n",
+    }
+    outcome = run_rule("K2-tests-run", files, tmp_path)
+    assert outcome == [Failure("ci/test.yml", 4, "job test may fail without failing the pipeline")]

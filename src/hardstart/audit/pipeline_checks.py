@@ -254,8 +254,8 @@ def _k2(name: str, title: str, fix: str, severity: Severity = Severity.MEDIUM) -
     )
 
 
-# A gate is found by one of these (each returns "" when it is wired to fail, else why it is not).
-Finder = Callable[[Pipelines], Iterator[tuple[str, int, str]]]
+# A gate found in CI: its file, its line, and "" when it is wired to fail (else why it is not).
+Gate = tuple[str, int, str]
 
 
 def _line(command: Command, offset: int) -> int:
@@ -264,7 +264,7 @@ def _line(command: Command, offset: int) -> int:
 
 
 def _words_with_offsets(command: Command) -> Iterator[tuple[tuple[str, ...], int, str]]:
-    """Each simple command of a script, with its line and the rest of its logical line."""
+    """Each simple command of a script, with the offset of its line and the operator after it."""
     lines = command.text.split("\n")
     for shell in shell_commands(command.text):
         offset = sum(len(line) + 1 for line in lines[: shell.line])
@@ -273,7 +273,7 @@ def _words_with_offsets(command: Command) -> Iterator[tuple[tuple[str, ...], int
 
 def _gate(
     repo: Repo,
-    found_in: Callable[[Pipelines], list[tuple[str, int, str]]],
+    found_in: Callable[[Pipelines], list[Gate]],
     missing: str,
 ) -> Outcome:
     found = pipelines(repo)
@@ -287,11 +287,9 @@ def _gate(
     return [Failure(found.main_file, None, missing)]
 
 
-def _command_gates(
-    found: Pipelines, match: Callable[[tuple[str, ...]], str | None]
-) -> list[tuple[str, int, str]]:
+def _command_gates(found: Pipelines, match: Callable[[tuple[str, ...]], str | None]) -> list[Gate]:
     """Commands `match` recognises (it returns "" when wired, a reason when not, None otherwise)."""
-    results: list[tuple[str, int, str]] = []
+    results: list[Gate] = []
     for command in found.commands:
         for words, offset, then in _words_with_offsets(command):
             problem = match(words)
@@ -305,10 +303,8 @@ def _command_gates(
     return results
 
 
-def _action_gates(
-    found: Pipelines, match: Callable[[Action], str | None]
-) -> list[tuple[str, int, str]]:
-    results: list[tuple[str, int, str]] = []
+def _action_gates(found: Pipelines, match: Callable[[Action], str | None]) -> list[Gate]:
+    results: list[Gate] = []
     for action in found.actions:
         problem = match(action)
         if problem is None:
@@ -319,7 +315,7 @@ def _action_gates(
     return results
 
 
-def _include_gates(found: Pipelines, pattern: str) -> list[tuple[str, int, str]]:
+def _include_gates(found: Pipelines, pattern: str) -> list[Gate]:
     return [
         (include.path, include.line, "")
         for include in found.includes

@@ -174,32 +174,50 @@ def _resolved(
     return merged
 
 
+def _includes(config: YamlMap) -> YamlList:
+    includes = config.get("include")
+    if isinstance(includes, YamlList):
+        return includes
+    entries = YamlList(config.line_of("include"))
+    if isinstance(includes, (str, dict)):
+        entries.append(includes)
+        entries.lines.append(config.line_of("include"))
+    return entries
+
+
 def _read_gitlab(repo: Repo, path: str, found: Pipelines) -> None:
     config = yaml_document(repo, path)
     if not isinstance(config, YamlMap):
         return
-    includes = config.get("include")
-    entries = includes if isinstance(includes, YamlList) else YamlList(config.line_of("include"))
-    if isinstance(includes, (str, dict)):
-        entries.append(includes)
-        entries.lines.append(config.line_of("include"))
-    for index, entry in enumerate(entries):
-        template = entry.get("template") if isinstance(entry, dict) else None
-        if isinstance(template, str):
-            found.includes.append(Include(path, entries.line_of(index), template))
-    found_default = config.get("default")
+    # Jobs may live in files the main one includes from this repository (`include: local:`).
+    files: list[tuple[str, YamlMap]] = [(path, config)]
+    for entry in _includes(config):
+        local = entry.get("local") if isinstance(entry, dict) else entry
+        if isinstance(local, str) and not local.startswith(("http:", "https:")):
+            included = yaml_document(repo, local.lstrip("/"))
+            if isinstance(included, YamlMap):
+                files.append((local.lstrip("/"), included))
+    jobs: dict[Any, Any] = {}
+    owner: dict[Any, str] = {}
+    for source, document in reversed(files):  # the main file's own keys win
+        for index, entry in enumerate(_includes(document)):
+            template = entry.get("template") if isinstance(entry, dict) else None
+            if isinstance(template, str):
+                line = _includes(document).line_of(index)
+                found.includes.append(Include(source, line, template))
+        jobs.update(document)
+        owner.update(dict.fromkeys(document, source))
+    found_default = jobs.get("default")
     default: dict[Any, Any] = found_default if isinstance(found_default, dict) else {}
-    for name, job in config.items():
+    for name, job in jobs.items():
         if name in _GITLAB_RESERVED or str(name).startswith(".") or not isinstance(job, YamlMap):
             continue
-        full = _resolved(config, name)
+        full = _resolved(jobs, name)
         soft = _soft(full.get("allow_failure"))
-        before = full.get(
-            "before_script", default.get("before_script", config.get("before_script"))
-        )
+        before = full.get("before_script", default.get("before_script", jobs.get("before_script")))
         for key, value in (("before_script", before), ("script", full.get("script"))):
             for text, line in _script_lines(value, job.line_of(key) if key in job else job.line):
-                found.commands.append(Command(path, line, text, str(name), soft))
+                found.commands.append(Command(owner[name], line, text, str(name), soft))
 
 
 def pipelines(repo: Repo) -> Pipelines:
