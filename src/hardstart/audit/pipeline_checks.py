@@ -211,7 +211,7 @@ _UNTRUSTED = re.compile(
 @check(
     _k1(
         "no-untrusted-expressions-in-run",
-        "No event data is expanded into run: scripts",
+        "No event data is expanded into run: scripts or github-script code",
         "Pass event data through `env:` (e.g. `TITLE: ${{ github.event.pull_request.title }}`) "
         'and use "$TITLE" in the script.',
         Severity.HIGH,
