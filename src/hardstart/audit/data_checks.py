@@ -283,21 +283,22 @@ def _is_literal(code: Program, source: Source, node: Node) -> bool:
     return False
 
 
-def _built_sql(code: Program, source: Source, node: Node, depth: int = 3) -> Node | None:
-    """The string-built SQL expression a query argument is (or was assigned from), or None."""
+def _built_sql(code: Program, source: Source, node: Node, raw: bool, depth: int = 3) -> Node | None:
+    """The string-built SQL expression a query argument is (or was assigned from), or None.
+    Unless the sink only takes SQL (`raw`), the literal parts must read as SQL."""
     node = unwrap(node)
     if node.type == "template_string":
         built = any(c.type == "template_substitution" for c in node.named_children)
-        return node if built and SQL_WORDS.search(_static_text(node)) else None
+        return node if built and (raw or SQL_WORDS.search(_static_text(node))) else None
     if node.type == "binary_expression":
         operator = node.child_by_field_name("operator")
         if operator is not None and text(operator) == "+" and not _is_literal(code, source, node):
-            return node if SQL_WORDS.search(_static_text(node)) else None
+            return node if raw or SQL_WORDS.search(_static_text(node)) else None
         return None
     if node.type == "identifier" and depth > 0:
         name = text(node)
         declared = source.declarations.get(name)
-        if declared is not None and (hit := _built_sql(code, source, declared, depth - 1)):
+        if declared is not None and (hit := _built_sql(code, source, declared, raw, depth - 1)):
             return hit
         for assignment in source.nodes("augmented_assignment_expression"):
             left = assignment.child_by_field_name("left")
@@ -327,7 +328,8 @@ def parameterized_sql(repo: Repo) -> Outcome:
             args = arguments(call)
             if path is None or path[-1] not in SQL_SINKS or not args:
                 continue
-            built = _built_sql(code, source, args[0])
+            raw = path[-1].lower().endswith(("raw", "unsafe"))
+            built = _built_sql(code, source, args[0], raw)
             if built is not None:
                 how = (
                     "template substitution" if built.type == "template_string" else "concatenation"
@@ -384,6 +386,8 @@ def log_redaction(repo: Repo) -> Outcome:
         created += 1
         args = arguments(call)
         options = properties(code.resolve(source, args[0])[1]) if args else {}
+        if package == "pino-http" and "logger" in options:
+            continue  # logs through a logger made elsewhere: its redaction applies
         if "redact" in options:
             paths = " ".join(_strings(code, source, options["redact"])).lower()
             absent = [word for word in CREDENTIAL_PATHS if word not in paths]

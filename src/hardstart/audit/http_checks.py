@@ -124,6 +124,18 @@ def _origin_is_open(code: Program, source: Source, node: Node) -> str | None:
     return None
 
 
+def _alternatives(node: Node) -> list[Node]:
+    """The values an expression may take: both sides of `??` / `||`, both branches of `?:`."""
+    node = unwrap(node)
+    operator = node.child_by_field_name("operator")
+    if node.type == "binary_expression" and operator is not None and text(operator) in {"??", "||"}:
+        return [v for c in node.named_children for v in _alternatives(c)]
+    if node.type == "ternary_expression":
+        branches = [node.child_by_field_name(f) for f in ("consequence", "alternative")]
+        return [v for c in branches if c is not None for v in _alternatives(c)]
+    return [node]
+
+
 def _is_request_origin(node: Node) -> bool:
     """`req.headers.origin`, `req.get('origin')`, `req.header('Origin')`."""
     node = unwrap(node)
@@ -178,8 +190,10 @@ def cors_allowlist(repo: Repo) -> Outcome:
             for name, value in pairs:
                 if (name or "").lower() != ALLOW_ORIGIN:
                     continue
-                if string_value(value) == "*" or _is_request_origin(value):
-                    what = "'*'" if string_value(value) == "*" else "the request's own Origin"
+                values = _alternatives(value)
+                if any(string_value(v) == "*" or _is_request_origin(v) for v in values):
+                    star = any(string_value(v) == "*" for v in values)
+                    what = "'*'" if star else "the request's own Origin"
                     failures.append(
                         Failure(
                             source.path, line(call), f"Access-Control-Allow-Origin set to {what}"
