@@ -12,6 +12,8 @@ from hardstart.audit.syntax import (
     Program,
     Source,
     arguments,
+    base_name,
+    callee_name,
     line,
     member_path,
     package_of,
@@ -116,7 +118,10 @@ def _names_password(node: Node) -> bool:
 
 def _fast_digest_of_password(source: Source) -> list[Failure]:
     failures: list[Failure] = []
+    digests = {n for n, b in source.bindings.items() if package_of(b.module) in FAST_DIGESTS}
     for call in source.nodes("call_expression"):
+        if callee_name(call) != "update" and base_name(call) not in digests:
+            continue
         function = unwrap(call.child_by_field_name("function") or call)
         path = member_path(function)
         args = arguments(call)

@@ -12,6 +12,7 @@ from hardstart.audit.syntax import (
     Program,
     Source,
     arguments,
+    callee_name,
     is_tagged_template,
     line,
     member_path,
@@ -215,6 +216,8 @@ def _request_schemas(code: Program) -> list[tuple[Source, Node, Node]]:
                 found.append((source, pair, value))
     for source in code.sources("compile"):
         for call in source.nodes("call_expression"):
+            if callee_name(call) != "compile":
+                continue
             path = member_path(call.child_by_field_name("function") or call)
             args = arguments(call)
             if (
@@ -321,7 +324,7 @@ def parameterized_sql(repo: Repo) -> Outcome:
     failures: list[Failure] = []
     for source in code.sources(*SQL_SINKS):
         for call in source.nodes("call_expression"):
-            if is_tagged_template(call):
+            if callee_name(call) not in SQL_SINKS or is_tagged_template(call):
                 continue
             function = unwrap(call.child_by_field_name("function") or call)
             path = member_path(function)

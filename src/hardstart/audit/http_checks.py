@@ -10,6 +10,7 @@ from hardstart.audit.syntax import (
     Program,
     Source,
     arguments,
+    callee_name,
     line,
     member_path,
     properties,
@@ -178,6 +179,8 @@ def cors_allowlist(repo: Repo) -> Outcome:
             failures.append(Failure(source.path, line(call), f"cors(): {why}"))
     for source in code.sources("ccess-Control-Allow-Origin", "ccess-control-allow-origin"):
         for call in source.nodes("call_expression"):
+            if callee_name(call) not in HEADER_SETTERS:
+                continue
             function = member_path(call.child_by_field_name("function") or call)
             if function is None or len(function) < 2 or function[-1] not in HEADER_SETTERS:
                 continue
@@ -210,6 +213,8 @@ def trust_proxy(repo: Repo) -> Outcome:
     failures: list[Failure] = []
     for source in code.sources("trust proxy"):
         for call in source.nodes("call_expression"):
+            if callee_name(call) not in {"set", "enable"}:
+                continue
             function = member_path(call.child_by_field_name("function") or call)
             args = arguments(call)
             if function is None or len(function) < 2 or not args:
@@ -275,6 +280,8 @@ def _timeouts_set(code: Program) -> set[str]:
             if path is not None and len(path) > 1 and path[-1] in SERVER_TIMEOUTS:
                 found.add(path[-1])
         for call in source.nodes("call_expression"):
+            if callee_name(call) != "createServer":
+                continue
             function = member_path(call.child_by_field_name("function") or call)
             if function is None or function[-1] != "createServer":
                 continue

@@ -80,9 +80,23 @@ def _parser(suffix: str) -> Parser:
     return Parser(_language(suffix))
 
 
+# Found in one pass per file (every check needs some of them); other types are looked up alone.
+COMMON_TYPES = (
+    "call_expression",
+    "new_expression",
+    "import_statement",
+    "variable_declarator",
+    "function_declaration",
+    "generator_function_declaration",
+    "pair",
+    "assignment_expression",
+)
+
+
 @cache
 def _query(suffix: str, node_type: str) -> Query:
-    query: Query = Query(_language(suffix), f"({node_type}) @node")
+    types = COMMON_TYPES if node_type in COMMON_TYPES else (node_type,)
+    query: Query = Query(_language(suffix), " ".join(f"({t}) @{t}" for t in types))
     return query
 
 
@@ -189,6 +203,35 @@ def member_path(node: Node) -> list[str] | None:
     return None
 
 
+def base_name(call: Node) -> str | None:
+    """The name a callee starts from: `a` for `a.b.c(...)` and `a(...)` (cheaper than a path)."""
+    node = call.child_by_field_name("function") or call.child_by_field_name("constructor")
+    while node is not None:
+        if node.type == "identifier":
+            return text(node)
+        if node.type not in {"member_expression", *_TRANSPARENT}:
+            return None
+        node = (
+            node.child_by_field_name("object")
+            if node.type == "member_expression"
+            else (node.named_children[0] if node.named_child_count else None)
+        )
+    return None
+
+
+def callee_name(call: Node) -> str | None:
+    """The last name of a callee: `c` for `a.b.c(...)`, `f` for `f(...)`."""
+    node = call.child_by_field_name("function") or call.child_by_field_name("constructor")
+    if node is None:
+        return None
+    node = unwrap(node)
+    if node.type == "identifier":
+        return text(node)
+    if node.type == "member_expression":
+        return text(node.child_by_field_name("property"))
+    return None
+
+
 @dataclass(frozen=True)
 class Binding:
     """What a local name was imported as: the package and the export (`default`, `*` or a name)."""
@@ -226,8 +269,10 @@ class Source:
         """Every node of this type, in source order."""
         if node_type not in self._nodes:
             captures = QueryCursor(_query(self.grammar, node_type)).captures(self.root)
-            found = captures.get("node", [])
-            self._nodes[node_type] = sorted(found, key=lambda n: n.start_byte)
+            types = COMMON_TYPES if node_type in COMMON_TYPES else (node_type,)
+            for found_type in types:
+                found = captures.get(found_type, [])
+                self._nodes[found_type] = sorted(found, key=lambda n: n.start_byte)
         return self._nodes[node_type]
 
     def calls(self) -> list[Node]:
@@ -400,9 +445,12 @@ class Program:
     ) -> Iterator[tuple[Source, Node, Target]]:
         """Every call into one of `packages` (through imports or requires)."""
         for source in self.sources(*(words or tuple(p.split("/")[-1] for p in packages))):
-            if not any(package_of(b.module) in packages for b in source.bindings.values()):
+            names = {n for n, b in source.bindings.items() if package_of(b.module) in packages}
+            if not names:
                 continue
             for call in source.calls():
+                if base_name(call) not in names:
+                    continue
                 target = source.target(call)
                 if target is not None and package_of(target.module) in packages:
                     yield source, call, target

@@ -9,7 +9,16 @@ from tree_sitter import Node
 
 from hardstart.audit.model import Failure, NotApplicable, Rule
 from hardstart.audit.repo import Repo
-from hardstart.audit.syntax import Program, Source, member_path, program, string_value, text, unwrap
+from hardstart.audit.syntax import (
+    Program,
+    Source,
+    callee_name,
+    member_path,
+    program,
+    string_value,
+    text,
+    unwrap,
+)
 
 NO_EXPRESS = NotApplicable("no express dependency")
 SIGNAL_METHODS = frozenset({"on", "once", "addListener", "prependListener", "prependOnceListener"})
@@ -25,6 +34,8 @@ def listen_site(code: Program) -> tuple[str, int] | None:
     """Where the server starts listening (`….listen(…)`)."""
     for source in code.sources("listen"):
         for call in source.nodes("call_expression"):
+            if callee_name(call) != "listen":
+                continue
             path = member_path(call.child_by_field_name("function") or call)
             if path is not None and len(path) > 1 and path[-1] == "listen":
                 return source.path, call.start_point.row + 1
@@ -84,6 +95,8 @@ def event_handlers(code: Program, event: str) -> Iterator[tuple[Source, Node, No
     `for (const s of ['SIGTERM', …])` loop: (file, call, handler expression)."""
     for source in code.sources(event):
         for call in source.nodes("call_expression"):
+            if callee_name(call) not in SIGNAL_METHODS:
+                continue
             path = member_path(call.child_by_field_name("function") or call)
             if path is None or path[:1] != ["process"] or path[-1] not in SIGNAL_METHODS:
                 continue
