@@ -55,7 +55,8 @@ export const {lower}Router = Router();
 
 {lower}Router.post('/', async (req, res) => {{
   const input = body.parse(req.body);
-  res.status(201).json({{ id: await create{name}(res.locals.userId, input.title, input.description ?? '') }});
+  const id = await create{name}(res.locals.userId, input.title, input.description ?? '');
+  res.status(201).json({{ id }});
 }});
 """
 
@@ -87,7 +88,11 @@ export async function find{name}(ownerId: string, id: string): Promise<{name}Row
   return rows[0];
 }}
 
-export async function create{name}(ownerId: string, title: string, description: string): Promise<string> {{
+export async function create{name}(
+  ownerId: string,
+  title: string,
+  description: string,
+): Promise<string> {{
   const {{ rows }} = await pool.query<{{ id: string }}>(
     'INSERT INTO {table} (owner_id, title, description) VALUES ($1, $2, $3) RETURNING id',
     [ownerId, title, description],
@@ -130,7 +135,7 @@ README = "# {lower}\n\nThe {lower} feature: routes, repository and rules.\n"
 
 
 def synthesize(dest: Path, total: int) -> None:
-    """Add feature folders (routes, repository, service, README) until `dest` holds `total` files."""
+    """Add feature folders (routes, repository, service, README) up to `total` files."""
     existing = sum(1 for p in dest.rglob("*") if p.is_file() and ".git" not in p.parts)
     features = max(0, (total - existing) // 4)
     for i in range(features):
@@ -180,7 +185,8 @@ def main() -> None:
         for label, root in (("generated project", project), ("synthetic repository", large)):
             median, summary = timed(root, options.runs)
             print(
-                f"{label}: {count_files(root)} files, median of {options.runs}: {median:.2f} s ({summary})"
+                f"{label}: {count_files(root)} files,"
+                f" median of {options.runs}: {median:.2f} s ({summary})"
             )
 
 
