@@ -318,3 +318,25 @@ def test_strict_request_schemas(tmp_path: Path, code: str, failed: bool) -> None
 def test_password_hashing(tmp_path: Path, code: str, failed: bool) -> None:
     root = project(tmp_path, ["argon2", "bcryptjs", "md5"], {"src/users.js": code})
     assert bool(failures_of(root, "D1-password-hashing")) is failed
+
+
+def test_hostile_files_do_not_break_the_audit(tmp_path: Path) -> None:
+    """Syntax errors, a BOM, bytes that are not UTF-8 and minified code nested thousands deep."""
+    concatenated = "+".join(['"x"'] * 20_000)
+    root = project(
+        tmp_path,
+        ["pg"],
+        {
+            "src/broken.js": "\ufeffimport express from 'express';\nconst app = express(;\napp.set('trust proxy', true)\n",
+            "src/min.js": f"var a={concatenated};db.query('SELECT '+a+b);\n",
+            "src/cycle.js": "const a = b + 'x';\nconst b = a + 'y';\ndb.query('SELECT ' + a);\n",
+        },
+    )
+    (root / "src" / "binary.js").write_bytes(b"\xff\xfe\x00binary")
+    assert failures_of(root, "H2-trust-proxy-not-true") == [
+        "src/broken.js:3 'trust proxy' set to true trusts every hop"
+    ]
+    assert [f.split(" ")[0] for f in failures_of(root, "F1-parameterized-sql")] == [
+        "src/cycle.js:3",
+        "src/min.js:1",
+    ]

@@ -16,6 +16,7 @@ from hardstart.audit.syntax import (
     is_tagged_template,
     line,
     member_path,
+    operands,
     package_of,
     program,
     properties,
@@ -270,20 +271,21 @@ def _static_text(node: Node) -> str:
     if node.type == "template_string":
         return "".join(text(c) for c in node.named_children if c.type == "string_fragment")
     if node.type == "binary_expression":
-        return " ".join(_static_text(c) for c in node.named_children)
+        return " ".join(string_value(c) or "" for c in operands(node, "+"))
     return string_value(node) or ""
 
 
-def _is_literal(code: Program, source: Source, node: Node) -> bool:
-    node = unwrap(node)
-    if node.type in {"string", "number"} or string_value(node) is not None:
-        return True
-    if node.type == "binary_expression":
-        return all(_is_literal(code, source, c) for c in node.named_children if c.type != "comment")
-    if node.type == "identifier":
-        _, value = code.resolve(source, node)
-        return value.type != "identifier" and _is_literal(code, source, value)
-    return False
+def _is_literal(code: Program, source: Source, node: Node, depth: int = 3) -> bool:
+    """Whether an expression is made of literals only (names of literal constants included)."""
+    for part in operands(node, "+"):
+        if part.type == "number" or string_value(part) is not None:
+            continue
+        if part.type != "identifier" or depth == 0:
+            return False
+        _, value = code.resolve(source, part)
+        if value.type == "identifier" or not _is_literal(code, source, value, depth - 1):
+            return False
+    return True
 
 
 def _built_sql(code: Program, source: Source, node: Node, raw: bool, depth: int = 3) -> Node | None:

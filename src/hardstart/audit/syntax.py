@@ -182,25 +182,40 @@ def properties(node: Node | None) -> dict[str, Node]:
 
 def member_path(node: Node) -> list[str] | None:
     """`a.b.c` → ["a", "b", "c"]; `a['b']` counts as `a.b`; anything else → None."""
+    names: list[str] = []
     node = unwrap(node)
-    if node.type in {"identifier", "this"}:
-        return [text(node)]
-    if node.type == "member_expression":
+    while node.type in {"member_expression", "subscript_expression"}:
         obj = node.child_by_field_name("object")
-        prop = node.child_by_field_name("property")
-        base = member_path(obj) if obj is not None else None
-        if base is None or prop is None:
+        if node.type == "member_expression":
+            prop = node.child_by_field_name("property")
+            key = text(prop) if prop is not None else None
+        else:
+            key = string_value(node.child_by_field_name("index"))
+        if obj is None or key is None:
             return None
-        return [*base, text(prop)]
-    if node.type == "subscript_expression":
-        obj = node.child_by_field_name("object")
-        index = node.child_by_field_name("index")
-        base = member_path(obj) if obj is not None else None
-        key = string_value(index)
-        if base is None or key is None:
-            return None
-        return [*base, key]
-    return None
+        names.append(key)
+        node = unwrap(obj)
+    if node.type not in {"identifier", "this"}:
+        return None
+    names.append(text(node))
+    return names[::-1]
+
+
+def operands(node: Node, operator: str) -> list[Node]:
+    """The operands of a chain of one binary operator (`a + b + c` → a, b, c), without recursion:
+    minified code nests thousands deep."""
+    found: list[Node] = []
+    pending = [unwrap(node)]
+    while pending:
+        current = pending.pop()
+        op = current.child_by_field_name("operator")
+        if current.type == "binary_expression" and op is not None and text(op) == operator:
+            left = current.child_by_field_name("left")
+            right = current.child_by_field_name("right")
+            pending.extend(unwrap(c) for c in (right, left) if c is not None)
+        else:
+            found.append(current)
+    return found
 
 
 def base_name(call: Node) -> str | None:
