@@ -13,6 +13,7 @@ from hardstart.audit.syntax import (
     callee_name,
     line,
     member_path,
+    operands,
     properties,
     property_name,
     string_value,
@@ -127,14 +128,22 @@ def _origin_is_open(code: Program, source: Source, node: Node) -> str | None:
 
 def _alternatives(node: Node) -> list[Node]:
     """The values an expression may take: both sides of `??` / `||`, both branches of `?:`."""
-    node = unwrap(node)
-    operator = node.child_by_field_name("operator")
-    if node.type == "binary_expression" and operator is not None and text(operator) in {"??", "||"}:
-        return [v for c in node.named_children for v in _alternatives(c)]
-    if node.type == "ternary_expression":
-        branches = [node.child_by_field_name(f) for f in ("consequence", "alternative")]
-        return [v for c in branches if c is not None for v in _alternatives(c)]
-    return [node]
+    found: list[Node] = []
+    pending = [unwrap(node)]
+    while pending:
+        current = pending.pop()
+        if current.type == "ternary_expression":
+            branches = [current.child_by_field_name(f) for f in ("consequence", "alternative")]
+            pending.extend(unwrap(b) for b in branches if b is not None)
+            continue
+        parts = operands(current, "??")
+        if len(parts) == 1:
+            parts = operands(current, "||")
+        if len(parts) == 1:
+            found.append(current)
+        else:
+            pending.extend(parts)
+    return found
 
 
 def _is_request_origin(node: Node) -> bool:
