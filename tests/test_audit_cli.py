@@ -206,3 +206,22 @@ def test_help_documents_the_options(runner: CliRunner) -> None:
     for option in ("--json", "--sarif", "--gitlab", "--output", "--fail-on", "--quiet"):
         assert option in result.stdout, option
     assert "6 audit" in " ".join(result.stdout.split())
+
+
+def test_a_check_that_raises_is_one_error_line(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hardstart.audit import checks
+    from hardstart.audit.model import REGISTRY, Outcome
+    from hardstart.audit.repo import Repo
+
+    checks.load()
+    rule, _ = REGISTRY["H2-trust-proxy-not-true"]
+
+    def broken(repo: Repo) -> Outcome:
+        raise ValueError("boom")
+
+    monkeypatch.setitem(REGISTRY, rule.id, (rule, broken))
+    result = run(runner, str(FIXTURES / "good"))
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "error: unexpected ValueError: boom"
