@@ -340,3 +340,37 @@ def test_hostile_files_do_not_break_the_audit(tmp_path: Path) -> None:
         "src/cycle.js:3",
         "src/min.js:1",
     ]
+
+
+@pytest.mark.parametrize(
+    ("files", "failed"),
+    [
+        ({"src/a.js": "const port = process.env.PORT;", "src/b.js": "process.env.HOST;"}, True),
+        ({"src/config.js": "const { PORT, HOST } = process.env;"}, True),  # no schema library
+        (
+            {
+                "src/config.js": "import { z } from 'zod';\nz.object({}).parse({ PORT: process.env.PORT });"
+            },
+            False,
+        ),
+        (
+            {
+                "src/main.js": "import { load } from './cfg.js';\nload(process.env);",
+                "src/cfg.js": "export const load = (env) => env;",
+            },
+            True,
+        ),
+        (
+            {
+                "src/main.js": "import { load } from './cfg.ts';\nload(process.env);",
+                "src/cfg.ts": "import { cleanEnv } from 'envalid';\nexport const load = (env) => cleanEnv(env, {});",
+            },
+            False,
+        ),
+    ],
+)
+def test_configuration_read_once_through_a_schema(
+    tmp_path: Path, files: dict[str, str], failed: bool
+) -> None:
+    root = project(tmp_path, ["zod", "envalid"], files)
+    assert bool(failures_of(root, "H1-validated-config")) is failed

@@ -10,6 +10,7 @@ from hardstart.audit.syntax import (
     Program,
     Source,
     arguments,
+    base_name,
     line,
     member_path,
     package_of,
@@ -94,12 +95,41 @@ def _env_reads(source: Source) -> list[tuple[Node, str]]:
     return reads
 
 
+def _validates(source: Source) -> bool:
+    return any(package_of(b.module) in VALIDATORS for b in source.bindings.values())
+
+
+def _handed_to_unvalidated(code: Program, source: Source) -> list[Failure]:
+    """`loadConfig(process.env)` where loadConfig comes from a module of the project that
+    imports no schema library (a loader defined in the same file is not followed)."""
+    failures: list[Failure] = []
+    for call in source.nodes("call_expression"):
+        if not any(member_path(arg) == ["process", "env"] for arg in arguments(call)):
+            continue
+        name = base_name(call)
+        binding = source.bindings.get(name or "")
+        if binding is None or not binding.module.startswith("."):
+            continue
+        loader = code.module(source, binding.module)
+        if loader is not None and not _validates(loader):
+            failures.append(
+                Failure(
+                    source.path,
+                    line(call),
+                    f"process.env is handed to {name}() from {loader.path}, which imports no"
+                    " schema library",
+                )
+            )
+    return failures
+
+
 @check(CONFIG)
 def validated_config(repo: Repo) -> Outcome:
     code = program(repo)
     by_file: dict[str, list[tuple[Node, str]]] = {}
     mentioned = False
     sources: dict[str, Source] = {}
+    handed: list[Failure] = []
     for source in code.sources("process.env", "process"):
         if any(member_path(n) == ["process", "env"] for n in source.nodes("member_expression")):
             mentioned = True
@@ -107,19 +137,19 @@ def validated_config(repo: Repo) -> Outcome:
         if reads:
             by_file[source.path] = reads
             sources[source.path] = source
+        handed += _handed_to_unvalidated(code, source)
     if not mentioned:
         return NotApplicable("the code does not read process.env")
     if not by_file:
-        return []  # the environment is handed over whole (to the config loader), never read here
+        return handed  # the environment is handed over whole (to the config loader)
     home = max(by_file, key=lambda path: (len(by_file[path]), -len(path)))
-    failures = [
+    failures = handed + [
         Failure(path, line(node), f"process.env.{name} read outside the config module ({home})")
         for path, reads in sorted(by_file.items())
         if path != home
         for node, name in reads
     ]
-    validators = {package_of(b.module) for b in sources[home].bindings.values()}
-    if not validators.intersection(VALIDATORS):
+    if not _validates(sources[home]):
         node, _name = by_file[home][0]
         failures.insert(
             0,
