@@ -48,7 +48,15 @@ def test_help_lists_the_command_and_the_exit_codes(runner: CliRunner) -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
     assert "new" in result.stdout
-    for code in ("0 success", "2 bad answer", "3 conflicts", "4 untrusted", "5 project", "130"):
+    for code in (
+        "0 success",
+        "2 bad answer",
+        "3 conflicts",
+        "4 untrusted",
+        "5 project",
+        "6 audit",
+        "130",
+    ):
         assert code in " ".join(result.stdout.split()), code
 
 

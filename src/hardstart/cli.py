@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
+from enum import Enum
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, ParamSpec, TypeVar
@@ -18,6 +19,7 @@ from hardstart import __version__, answers, generate, history, presets, reports
 from hardstart import template as templates
 from hardstart.console import Output
 from hardstart.errors import (
+    EXIT_AUDIT_FAILED,
     EXIT_CONFLICTS,
     EXIT_INTERRUPTED,
     EXIT_OUTDATED,
@@ -32,7 +34,8 @@ from hardstart.errors import (
 EXIT_CODES = (
     "Exit codes: 0 success · 1 unexpected failure, or declined at the confirmation"
     " · 2 bad answer, option or destination · 3 conflicts left after an update"
-    " · 4 untrusted template · 5 project outdated, drifted or off its preset · 130 interrupted."
+    " · 4 untrusted template · 5 project outdated, drifted or off its preset"
+    " · 6 audit failures at or above --fail-on · 130 interrupted."
 )
 
 NEXT_STEPS = ("npm ci && npm run dev", "npm test")
@@ -298,6 +301,74 @@ def check(
     reports.check(Output(quiet=quiet), result, as_json=as_json)
     if not result.ok:
         raise Outdated(result.headline(), exit_code=EXIT_OUTDATED)
+
+
+class Format(str, Enum):
+    TABLE = "table"
+    JSON = "json"
+    SARIF = "sarif"
+    GITLAB = "gitlab"
+
+
+class FailOn(str, Enum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    NEVER = "never"
+
+
+@app.command(epilog=EXIT_CODES)
+@boundary
+def audit(
+    dest: Annotated[
+        Path,
+        typer.Argument(
+            metavar="DIR", help="The repository to audit (default: here).", show_default=False
+        ),
+    ] = Path(),
+    as_json: JsonOption = False,
+    as_sarif: Annotated[
+        bool, typer.Option("--sarif", help="Print SARIF 2.1.0 (GitHub code scanning).")
+    ] = False,
+    as_gitlab: Annotated[
+        bool, typer.Option("--gitlab", help="Print a GitLab SAST report (schema 15).")
+    ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write the report to FILE instead."),
+    ] = None,
+    fail_on: Annotated[
+        FailOn,
+        typer.Option(
+            "--fail-on",
+            metavar="LEVEL",
+            help="Exit 6 when a rule of this severity or above fails: high, medium, low, never.",
+            case_sensitive=False,
+        ),
+    ] = FailOn.LOW,
+    quiet: QuietOption = False,
+) -> None:
+    """Check any repository against the hardening baseline, one rule per decidable control.
+
+    Exit 0 when no rule at or above --fail-on failed; otherwise 6.
+    """
+    chosen = [
+        f
+        for f, on in ((Format.JSON, as_json), (Format.SARIF, as_sarif), (Format.GITLAB, as_gitlab))
+        if on
+    ]
+    if len(chosen) > 1:
+        raise UsageError("choose one of --json, --sarif, --gitlab")
+    if not dest.is_dir():
+        raise UsageError(f"not a directory: {dest}")
+    from hardstart.audit.model import Severity
+    from hardstart.audit.run import audit as run_audit
+
+    report = run_audit(dest.resolve())
+    reports.audit(Output(quiet=quiet), report, (chosen or [Format.TABLE])[0].value, output)
+    level = None if fail_on is FailOn.NEVER else Severity(fail_on.value)
+    if report.fails_at(level):
+        raise typer.Exit(EXIT_AUDIT_FAILED)
 
 
 fleet_app = typer.Typer(

@@ -3,12 +3,15 @@ requests. Commands build result objects; this module only renders them."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hardstart.console import Output
 from hardstart.plan import Outcome, Plan
 
 if TYPE_CHECKING:  # importing these at run time would load Copier before any command needs it
+    from hardstart.audit.run import Report
     from hardstart.checks import CheckResult
     from hardstart.fleet import Row
 
@@ -104,3 +107,45 @@ def fleet(out: Output, rows: list[Row], title: str, *, as_json: bool, as_markdow
     for row in rows:
         counts[row.state.value] = counts.get(row.state.value, 0) + 1
     out.result(", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
+
+
+def audit(out: Output, report: Report, form: str, output: Path | None) -> None:
+    """The audit in one format ("table", "json", "sarif", "gitlab"), on stdout or in `output`."""
+    from hardstart.audit.model import Status
+
+    if form == "table":
+        rows = []
+        for result in report.results:
+            rule = result.rule
+            if result.status is Status.FAIL:
+                for failure in result.failures:
+                    where = f"{failure.path}:{failure.line}" if failure.line else failure.path
+                    rows.append(
+                        (rule.id, rule.item, "FAIL", where, f"{failure.message}; fix: {rule.fix}")
+                    )
+            elif result.status is Status.PASS:
+                rows.append((rule.id, rule.item, "pass", "", rule.title))
+            else:
+                rows.append((rule.id, rule.item, "n/a", "", result.reason))
+        headers = ("rule", "item", "status", "where", "message / fix")
+        if output is None:
+            out.grid(headers, rows)
+            out.result(report.summary(), style="bold")
+            return
+        lines = ["\t".join(headers), *("\t".join(row) for row in rows), report.summary()]
+        output.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return
+    if form == "json":
+        data = report.to_json()
+    elif form == "sarif":
+        from hardstart.audit import sarif
+
+        data = sarif.render(report)
+    else:
+        from hardstart.audit import gitlab
+
+        data = gitlab.render(report)
+    if output is None:
+        out.json(data)
+    else:
+        output.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,3 @@
+import cors from 'cors';
+
+export const corsPolicy = cors();
