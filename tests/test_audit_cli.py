@@ -45,7 +45,7 @@ def test_json_has_stable_keys(runner: CliRunner, tmp_path: Path) -> None:
     assert result.exit_code == EXIT_AUDIT_FAILED
     data = json.loads(result.stdout)
     assert set(data) == {"root", "summary", "results"}
-    assert set(data["summary"]) == {"passed", "failed", "not_applicable"}
+    assert set(data["summary"]) == {"passed", "failed", "waived", "not_applicable"}
     keys = {"rule", "item", "title", "severity", "status", "reason", "fix", "failures"}
     assert all(set(r) == keys for r in data["results"])
     failed = next(r for r in data["results"] if r["rule"] == "H2-trust-proxy-not-true")

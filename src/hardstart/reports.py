@@ -125,6 +125,8 @@ def audit(out: Output, report: Report, form: str, output: Path | None) -> None:
                     )
             elif result.status is Status.PASS:
                 rows.append((rule.id, rule.item, "pass", "", rule.title))
+            elif result.status is Status.WAIVED:
+                rows.append((rule.id, rule.item, "waived", "", result.reason))
             else:
                 rows.append((rule.id, rule.item, "n/a", "", result.reason))
         headers = ("rule", "item", "status", "where", "message / fix")

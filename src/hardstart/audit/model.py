@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 class Status(str, Enum):
     PASS = "pass"  # noqa: S105 - a status, not a password
     FAIL = "fail"
+    # Failed, but the repository's waiver file answers for it (with a reason): never fails the run.
+    WAIVED = "waived"
     NOT_APPLICABLE = "not applicable"
 
 
@@ -69,7 +71,7 @@ class Result:
     rule: Rule
     status: Status
     failures: tuple[Failure, ...] = ()
-    reason: str = ""  # why the rule does not apply
+    reason: str = ""  # why the rule does not apply, or the waiver's reason
 
 
 REGISTRY: dict[str, tuple[Rule, CheckFunction]] = {}

@@ -31,13 +31,15 @@ def _missing_ci() -> list[Failure]:
 
 
 def _github(repo: Repo) -> tuple[Pipelines, Outcome | None]:
-    """The pipelines, or the outcome of a GitHub-only rule when there are no workflows."""
+    """The pipelines, or the outcome of a GitHub-only rule when there are no workflows: a workflow
+    rule has nothing to harden then (a missing pipeline is the K2 rules' failure, reported once
+    per gate rather than once more per workflow rule)."""
     found = pipelines(repo)
     if found.workflows:
         return found, None
     if found.gitlab:
         return found, NotApplicable("no GitHub Actions workflows (GitLab CI only)")
-    return found, _missing_ci()
+    return found, NotApplicable("no GitHub Actions workflows")
 
 
 def _k1(name: str, title: str, fix: str, severity: Severity) -> Rule:

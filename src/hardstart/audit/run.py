@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from hardstart.audit import checks
+from hardstart.audit import checks, waivers
 from hardstart.audit.model import NotApplicable, Result, Rule, Severity, Status
 from hardstart.audit.repo import Repo
 
@@ -28,10 +28,16 @@ class Report:
     def rules(self) -> tuple[Rule, ...]:
         return tuple(result.rule for result in self.results)
 
+    @property
+    def applicable(self) -> int:
+        return len(self.results) - self.count(Status.NOT_APPLICABLE)
+
     def summary(self) -> str:
+        waived = self.count(Status.WAIVED)
         return (
             f"{self.count(Status.PASS)} passed, {self.count(Status.FAIL)} failed,"
-            f" {self.count(Status.NOT_APPLICABLE)} not applicable"
+            + (f" {waived} waived," if waived else "")
+            + f" {self.count(Status.NOT_APPLICABLE)} not applicable"
         )
 
     def fails_at(self, level: Severity | None) -> bool:
@@ -49,6 +55,7 @@ class Report:
             "summary": {
                 "passed": self.count(Status.PASS),
                 "failed": self.count(Status.FAIL),
+                "waived": self.count(Status.WAIVED),
                 "not_applicable": self.count(Status.NOT_APPLICABLE),
             },
             "results": [
@@ -59,7 +66,7 @@ class Report:
                     "severity": result.rule.severity.value,
                     "status": result.status.value,
                     "reason": result.reason or None,
-                    "fix": result.rule.fix if result.status is Status.FAIL else None,
+                    "fix": result.rule.fix if result.failures else None,
                     "failures": [
                         {"path": f.path, "line": f.line, "message": f.message}
                         for f in result.failures
@@ -81,6 +88,7 @@ def audit(root: Path) -> Report:
     registry = checks.load()
     repo = Repo(root)
     gated = not has_node_project(repo)
+    waived = {} if gated else waivers.read(root, registry)
     results: list[Result] = []
     for rule_id in sorted(registry):
         rule, function = registry[rule_id]
@@ -90,6 +98,10 @@ def audit(root: Path) -> Report:
         outcome = function(repo)
         if isinstance(outcome, NotApplicable):
             results.append(Result(rule, Status.NOT_APPLICABLE, reason=outcome.reason))
+        elif outcome and rule_id in waived:
+            results.append(
+                Result(rule, Status.WAIVED, failures=tuple(outcome), reason=waived[rule_id])
+            )
         elif outcome:
             results.append(Result(rule, Status.FAIL, failures=tuple(outcome)))
         else:

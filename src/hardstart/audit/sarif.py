@@ -52,7 +52,7 @@ def render(report: Report) -> dict[str, Any]:
     index = {rule.id: i for i, rule in enumerate(rules)}
     results: list[dict[str, Any]] = []
     for result in report.results:
-        if result.status is not Status.FAIL:
+        if result.status not in (Status.FAIL, Status.WAIVED):
             continue
         seen: dict[tuple[str, str], int] = {}
         for failure in result.failures:
@@ -79,6 +79,12 @@ def render(report: Report) -> dict[str, Any]:
                     "partialFingerprints": {
                         FINGERPRINT_KEY: fingerprint(rule, failure, occurrence)
                     },
+                    # A waiver in the repository's .hardstart/audit.yml: shown as suppressed.
+                    **(
+                        {"suppressions": [{"kind": "external", "justification": result.reason}]}
+                        if result.status is Status.WAIVED
+                        else {}
+                    ),
                 }
             )
     return {
