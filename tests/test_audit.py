@@ -163,3 +163,40 @@ def test_the_generated_waiver_file_names_real_rules(
 def test_the_readme_lists_every_rule() -> None:
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     assert [rule for rule in sorted(ALL_RULES) if f"`{rule}`" not in readme] == []
+
+
+# -- the fleet's audit column --------------------------------------------------------------------
+
+
+def test_fleet_status_shows_each_repositorys_audit(
+    runner: CliRunner,
+    tmp_path: Path,
+    template_repo: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    generated = render_project({"project_name": "orders-api"}, template_repo, tmp_path_factory)
+    weak = materialise("cors-open", tmp_path / "hand-written")
+    python = tmp_path / "tool"
+    python.mkdir()
+    (python / "pyproject.toml").write_text('[project]\nname = "tool"\n', encoding="utf-8")
+    repos = [str(generated), str(weak), str(python)]
+    args = ["fleet", "status", *repos, "--template", str(template_repo), "-j", "2"]
+
+    rows = json.loads(runner.invoke(app, [*args, "--json"]).stdout)
+    by_path = {row["path"]: row for row in rows}
+    applicable = by_path[str(generated)]["audit_applicable"]
+    assert by_path[str(generated)]["audit_passed"] == applicable > 0
+    assert by_path[str(generated)]["audit_failed"] == []
+    assert by_path[str(weak)]["state"] == "not a project"  # hand-written: audited all the same
+    assert by_path[str(weak)]["audit_failed"] == ["C1-cors-allowlist"]
+    assert (
+        by_path[str(weak)]["audit"] == f"{len(ALL_RULES) - 1}/{len(ALL_RULES)}: C1-cors-allowlist"
+    )
+    assert by_path[str(python)]["audit"] == "n/a"
+
+    report = runner.invoke(app, [*args, "--markdown"]).stdout
+    assert "| repository | state | version | target | detail | audit |" in report
+    assert f"| {len(ALL_RULES) - 1}/{len(ALL_RULES)}: C1-cors-allowlist |" in report
+
+    skipped = json.loads(runner.invoke(app, [*args, "--json", "--no-audit"]).stdout)
+    assert {row["audit"] for row in skipped} == {""}

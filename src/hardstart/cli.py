@@ -413,9 +413,17 @@ def fleet_status(
     as_markdown: MarkdownOption = False,
     template_dir: TemplateOption = None,
     preset_file: PresetOption = None,
+    with_audit: Annotated[
+        bool,
+        typer.Option(
+            "--audit/--no-audit",
+            help="Audit each repository against the hardening baseline (the audit column).",
+        ),
+    ] = True,
 ) -> None:
     """One row per repository: recorded version, outdated, drifted, off preset, dirty, not a
-    project, error (and, with a preset in effect, how each stands against it).
+    project, error (and, with a preset in effect, how each stands against it), and the baseline
+    audit: rules passed / rules that apply, and the failed ones.
 
     Exit 0 when every repository is current, clean, without drift and meets the preset;
     otherwise 5.
@@ -424,7 +432,7 @@ def fleet_status(
 
     preset = presets.in_effect(preset_file)
     listed = _fleet_paths(paths, from_file)
-    rows = fleet.run_all(fleet.status_one, listed, workers, template_dir, preset)
+    rows = fleet.run_all(fleet.status_one, listed, workers, template_dir, preset, with_audit)
     reports.fleet(
         Output(), rows, "hardstart fleet status", as_json=as_json, as_markdown=as_markdown
     )

@@ -60,6 +60,10 @@ class Row:
     detail: str = ""
     preset: str = ""  # how the project stands against the preset ("" when none is involved)
     preset_ok: bool | None = None
+    audit: str = ""  # the baseline audit: "passed/applicable", the failed rules ("" when not run)
+    audit_passed: int | None = None
+    audit_applicable: int | None = None
+    audit_failed: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -96,7 +100,43 @@ def _refused(path: Path, error: HardstartError) -> Row:
 # -- status -------------------------------------------------------------------------------------
 
 
-def status_one(path: Path, template_dir: Path | None, preset: presets.Preset | None = None) -> Row:
+def status_one(
+    path: Path,
+    template_dir: Path | None,
+    preset: presets.Preset | None = None,
+    with_audit: bool = False,
+) -> Row:
+    row = _status(path, template_dir, preset)
+    if with_audit and path.is_dir():
+        _audit(row, path)
+    return row
+
+
+def _audit(row: Row, path: Path) -> None:
+    """Add the baseline audit to `row`: it applies to any repository, generated or not."""
+    from hardstart.audit.model import Status
+    from hardstart.audit.run import audit
+
+    try:
+        report = audit(path.resolve())
+    except HardstartError as error:
+        row.audit = f"error: {error.message}"
+        return
+    row.audit_passed = report.count(Status.PASS)
+    row.audit_applicable = report.applicable
+    row.audit_failed = [r.rule.id for r in report.results if r.status is Status.FAIL]
+    if not report.applicable:
+        row.audit = "n/a"
+        return
+    waived = report.count(Status.WAIVED)
+    row.audit = f"{row.audit_passed}/{row.audit_applicable}" + (
+        f" ({waived} waived)" if waived else ""
+    )
+    if row.audit_failed:
+        row.audit += ": " + ", ".join(row.audit_failed)
+
+
+def _status(path: Path, template_dir: Path | None, preset: presets.Preset | None) -> Row:
     try:
         project = open_generated(path)
         dirty = bool(project.dirty())
@@ -263,18 +303,40 @@ def failed_last_time(path: Path) -> list[Path]:
 
 def markdown(rows: list[Row], title: str) -> str:
     """A Markdown table for a pull-request comment or a report."""
-    with_preset = any(row.preset for row in rows)
-    extra = " preset |" if with_preset else ""
+    headers = columns(rows)
     out = [
         f"### {title}",
         "",
-        "| repository | state | version | target | detail |" + extra,
-        "|---|---|---|---|---|" + ("---|" if with_preset else ""),
+        "| " + " | ".join(headers) + " |",
+        "|" + "---|" * len(headers),
     ]
     for row in rows:
-        detail = row.detail or ", ".join(row.drifted or row.conflicts)
-        cells = [row.path, row.state.value, row.version, row.target, detail.replace("|", "\\|")]
-        if with_preset:
-            cells.append(row.preset.replace("|", "\\|"))
-        out.append("| " + " | ".join(cells) + " |")
+        cells = cells_of(row, headers)
+        out.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(out) + "\n"
+
+
+def columns(rows: list[Row]) -> tuple[str, ...]:
+    """The table's columns: preset and audit only when some row has them."""
+    return (
+        "repository",
+        "state",
+        "version",
+        "target",
+        "detail",
+        *(("preset",) if any(row.preset for row in rows) else ()),
+        *(("audit",) if any(row.audit for row in rows) else ()),
+    )
+
+
+def cells_of(row: Row, headers: tuple[str, ...]) -> list[str]:
+    cells = {
+        "repository": row.path,
+        "state": row.state.value,
+        "version": row.version,
+        "target": row.target,
+        "detail": row.detail or ", ".join(row.drifted or row.conflicts),
+        "preset": row.preset,
+        "audit": row.audit,
+    }
+    return [cells[header] for header in headers]

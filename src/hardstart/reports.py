@@ -81,28 +81,10 @@ def fleet(out: Output, rows: list[Row], title: str, *, as_json: bool, as_markdow
 
         out.raw(markdown(rows, title))
         return
-    with_preset = any(row.preset for row in rows)  # the column only when a preset is involved
-    out.grid(
-        (
-            "repository",
-            "state",
-            "version",
-            "target",
-            "detail",
-            *(("preset",) if with_preset else ()),
-        ),
-        [
-            (
-                row.path,
-                row.state.value,
-                row.version,
-                row.target,
-                row.detail or ", ".join(row.drifted or row.conflicts),
-                *((row.preset,) if with_preset else ()),
-            )
-            for row in rows
-        ],
-    )
+    from hardstart.fleet import cells_of, columns
+
+    headers = columns(rows)
+    out.grid(headers, [cells_of(row, headers) for row in rows])
     counts: dict[str, int] = {}
     for row in rows:
         counts[row.state.value] = counts.get(row.state.value, 0) + 1
