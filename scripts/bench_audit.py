@@ -1,11 +1,13 @@
 """Whole-process timings of `hardstart audit`: on a generated project, and on a synthetic
 repository of 5,000 files (a generated project plus feature modules of realistic size).
 
-    python scripts/bench_audit.py [--runs 7] [--files 5000]
+    python scripts/bench_audit.py [--runs 7] [--files 5000] [--repos 50]
 
 Every run is a fresh interpreter (`python -m hardstart audit DIR -q --fail-on never`), pinned to
 one core with `taskset -c 0` when it exists. Targets: under 2 s for the generated project, under
-10 s for the 5,000-file repository.
+10 s for the 5,000-file repository. Then `hardstart fleet status` (with its audit column) over
+`--repos` copies of the generated project at 1, 2 and 4 workers (not pinned: it should scale with
+the cores there are).
 """
 
 from __future__ import annotations
@@ -171,6 +173,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--files", type=int, default=5000)
+    parser.add_argument("--repos", type=int, default=50)
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp) / "app"
@@ -188,6 +191,24 @@ def main() -> None:
                 f"{label}: {count_files(root)} files,"
                 f" median of {options.runs}: {median:.2f} s ({summary})"
             )
+        fleet_status(project, Path(tmp) / "fleet", options.repos)
+
+
+def fleet_status(project: Path, root: Path, repos: int) -> None:
+    """`fleet status` over `repos` copies of `project`, at 1, 2 and 4 workers (one run each)."""
+    paths = []
+    for i in range(repos):
+        shutil.copytree(project, root / f"svc-{i:02d}", symlinks=True)
+        paths.append(str(root / f"svc-{i:02d}"))
+    for workers in (1, 2, 4):
+        command = [sys.executable, "-m", "hardstart", "fleet", "status", *paths, "-j", str(workers)]
+        start = time.perf_counter()
+        done = subprocess.run(command, check=False, capture_output=True, text=True, env=ENV)
+        elapsed = time.perf_counter() - start
+        if done.returncode not in (0, 5):  # 5: some repository is not current, still a result
+            raise SystemExit(f"fleet status failed ({done.returncode}): {done.stderr.strip()}")
+        label = f"fleet status with audit, {repos} repositories, {workers} worker(s)"
+        print(f"{label}: {elapsed:.1f} s")
 
 
 if __name__ == "__main__":
