@@ -109,11 +109,7 @@ export function createApp(deps: AppDeps): Express {
 
   // Order matters: the request id and headers come first so that every response, errors included, carries them.
   app.use(requestContext(app, logger));
-  app.use((_req, res, next) => {
-    if (state.shuttingDown) res.setHeader('Connection', 'close');
-    next();
-  });
-  app.use(securityHeaders());
+  app.use(securityHeaders(state));
   app.use(cors(config));
   app.use(createGlobalLimiter(config, stores, logger));
 

@@ -9,7 +9,8 @@ const EXPOSED_HEADERS = 'X-Request-Id, Retry-After, RateLimit, RateLimit-Policy'
 export function cors(config: Config): RequestHandler {
   const allowed = new Set(config.cors.origins);
   return (req, res, next) => {
-    res.vary('Origin');
+    if (res.hasHeader('Vary')) res.vary('Origin');
+    else res.setHeader('Vary', 'Origin');
     const origin = req.headers.origin;
     if (origin === undefined || !allowed.has(origin)) {
       next();

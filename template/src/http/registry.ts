@@ -103,7 +103,9 @@ interface ValidatedInput {
   body: unknown;
 }
 
-const inputs = new WeakMap<Request, ValidatedInput>();
+const INPUT = Symbol('input');
+type Validated = Request & { [INPUT]?: ValidatedInput };
+const NO_VALIDATED_INPUT: ValidatedInput = { params: {}, query: {}, body: undefined };
 
 function collect(schema: z.ZodType, value: unknown, location: FieldError['location'], errors: FieldError[]): unknown {
   // Nothing expected and nothing sent (every GET without parameters): there is nothing to check.
@@ -131,29 +133,28 @@ function validate(route: Route): RequestHandler {
       next(new HttpError(400, 'The request is invalid', { errors: errors.slice(0, 20) }));
       return;
     }
-    inputs.set(req, { params, query, body });
+    (req as Validated)[INPUT] = { params, query, body };
     next();
   };
 }
 
 function handle(route: Route): RequestHandler {
   return async (req, res) => {
-    const input = inputs.get(req) ?? { params: {}, query: {}, body: undefined };
+    const input = (req as Validated)[INPUT] ?? NO_VALIDATED_INPUT;
     const reply = await route.handler({ ...input, user: req.user, req, res });
-    for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
-    res.status(reply.status);
-    if (reply.body === undefined) res.end();
-    else res.json(reply.body);
+    if (reply.headers !== undefined) for (const [name, value] of Object.entries(reply.headers)) res.setHeader(name, value);
+    res.statusCode = reply.status;
+    if (reply.body === undefined) {
+      res.end();
+      return;
+    }
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.end(JSON.stringify(reply.body));
   };
 }
 
 function chain(route: Route, mw: RouteMiddleware): RequestHandler[] {
-  const handlers: RequestHandler[] = [
-    (_req, res, next) => {
-      res.locals.route = route.path;
-      next();
-    },
-  ];
+  const handlers: RequestHandler[] = [];
   if (route.authLimited) handlers.push(mw.authLimiter);
   // Authentication comes before any body is read: anonymous clients cannot make us parse JSON.
   if (route.access !== 'public') handlers.push(mw.authenticate(route.access));
@@ -163,13 +164,18 @@ function chain(route: Route, mw: RouteMiddleware): RequestHandler[] {
   const { throttleKey } = route;
   if (throttleKey !== undefined) {
     handlers.push((req, res, next) => {
-      const input = inputs.get(req);
+      const input = (req as Validated)[INPUT];
       res.locals.throttleKey = mw.accountKey(throttleKey({ body: input?.body, user: req.user }));
       next();
     }, mw.accountThrottle);
   }
   handlers.push(handle(route));
-  return handlers;
+  const [first, ...rest] = handlers as [RequestHandler, ...RequestHandler[]];
+  const tagged: RequestHandler = (req, res, next) => {
+    res.locals.route = route.path;
+    return first(req, res, next);
+  };
+  return [tagged, ...rest];
 }
 
 /** Any other method on a known path is a 405 with `Allow`, so TRACE never echoes a request back (A7). */

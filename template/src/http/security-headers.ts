@@ -31,7 +31,7 @@ function helmetHeaders(): [string, string][] {
 }
 
 /** Mounted before anything can answer, so 404/413/429/500 carry these headers too (B1, B2). */
-export function securityHeaders(): RequestHandler[] {
+export function securityHeaders(state: { shuttingDown: boolean }): RequestHandler[] {
   const headers: [string, string][] = [
     ...helmetHeaders(),
     ['Content-Security-Policy', CONTENT_SECURITY_POLICY],
@@ -41,6 +41,8 @@ export function securityHeaders(): RequestHandler[] {
   return [
     (_req, res, next) => {
       for (const [name, value] of headers) res.setHeader(name, value);
+      // While draining, each response closes its connection so that clients reconnect elsewhere (I1).
+      if (state.shuttingDown) res.setHeader('Connection', 'close');
       next();
     },
   ];
