@@ -178,3 +178,32 @@ def test_an_unreleased_project_finds_its_template_in_the_checkouts_history(
 )
 def test_only_an_older_public_version_is_a_downgrade(old: str, new: str, downgrade: bool) -> None:
     assert history.is_downgrade(history.parse_version(old), history.parse_version(new)) is downgrade
+
+
+RELEASE_TAGS = sorted(STORE.releases, key=history.parse_version)
+
+
+@pytest.mark.parametrize(
+    ("tag", "without_ci"), [(tag, i % 2 == 1) for i, tag in enumerate(RELEASE_TAGS)]
+)
+def test_every_release_updates_to_the_installed_template_and_passes_its_audit(
+    workdir: Path, tag: str, without_ci: bool
+) -> None:
+    """The path every team takes: a project of a real release (the GitHub and the no-CI variant
+    in turn), updated with the defaults for new questions, then checked and audited."""
+    variant = ["-d", "ci_provider=none", "-d", "update_bot=renovate"] if without_ci else []
+    made = CliRunner().invoke(
+        app, ["new", "-q", "--defaults", "--template-version", tag, *variant, "svc"]
+    )
+    assert made.exit_code == 0, made.output
+    project = workdir / "svc"
+    if tag == FIRST[0]:
+        _as_made_by_0_1_0(project)
+    result = CliRunner().invoke(app, ["update", str(project), "--defaults", "--commit", "-q"])
+    assert result.exit_code == 0, result.output
+    assert CliRunner().invoke(app, ["check", str(project)]).exit_code == 0
+    audit = CliRunner().invoke(app, ["audit", str(project), "--json"])
+    assert audit.exit_code == 0, audit.output
+    summary = json.loads(audit.stdout)["summary"]
+    assert summary["failed"] == 0
+    assert summary["waived"] == (6 if without_ci else 0)
