@@ -1,3 +1,3 @@
 """hardstart: generate a hardened Express 5 + TypeScript REST API."""
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
