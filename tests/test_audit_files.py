@@ -15,14 +15,25 @@ from typing import Any
 import pytest
 
 from conftest import git
-from hardstart.audit import container_checks, pipeline_checks, project_checks
+from hardstart.audit import (
+    compose_checks,
+    dockerfile_checks,
+    kubernetes_checks,
+    nginx_checks,
+    pipeline_checks,
+    project_checks,
+)
 from hardstart.audit.documents import yaml_document
 from hardstart.audit.model import REGISTRY, Failure, NotApplicable
 from hardstart.audit.pipelines import shell_commands
 from hardstart.audit.repo import Repo
 
 FIXTURES = Path(__file__).parent / "audit_fixtures"
-MODULES = {m.__name__ for m in (container_checks, pipeline_checks, project_checks)}
+FILE_CHECKS = (
+    dockerfile_checks, compose_checks, kubernetes_checks, nginx_checks,
+    pipeline_checks, project_checks,
+)  # fmt: skip
+MODULES = {m.__name__ for m in FILE_CHECKS}
 RULES = sorted(rid for rid, (_, function) in REGISTRY.items() if function.__module__ in MODULES)
 
 K1 = {r for r in RULES if r.startswith("K1-")}
@@ -297,7 +308,7 @@ def test_github_on_key_stays_a_string(tmp_path: Path) -> None:
     ],
 )
 def test_node_image_major(image: str, major: int | None) -> None:
-    assert container_checks.node_image_major(image) == major
+    assert dockerfile_checks.node_image_major(image) == major
 
 
 # --- cases no fixture shows ---

@@ -177,3 +177,11 @@ def line_of(text: str, pattern: str, start: int = 1) -> int | None:
         if number >= start and compiled.search(line):
             return number
     return None
+
+
+def strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return []

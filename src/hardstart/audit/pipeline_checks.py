@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import PurePosixPath
 from typing import Any
 
-from hardstart.audit.container_checks import dockerfiles
+from hardstart.audit.dockerfiles import dockerfiles
 from hardstart.audit.documents import LineText, YamlMap, items, json_document, yaml_document
 from hardstart.audit.model import Failure, NotApplicable, Outcome, Rule, Severity, check
 from hardstart.audit.pipelines import (

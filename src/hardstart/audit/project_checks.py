@@ -11,11 +11,11 @@ from typing import Any
 
 import pathspec
 
-from hardstart.audit.container_checks import (
+from hardstart.audit.dockerfiles import (
     SUPPORTED_NODE_MAJORS,
-    _runs,
     dockerfiles,
     is_npm_install,
+    runs,
 )
 from hardstart.audit.documents import items, json_document, line_of, yaml_document
 from hardstart.audit.model import Failure, NotApplicable, Outcome, Rule, Severity, check
@@ -94,7 +94,7 @@ def npm_ci_only(repo: Repo) -> Outcome:
     failures: list[Failure] = []
     for dockerfile in dockerfiles(repo):
         instructions = [i for s in dockerfile.stages for i in s.instructions]
-        for instruction, words in _runs(instructions):
+        for instruction, words in runs(instructions):
             problem = _install_problem(words)
             if problem:
                 failures.append(Failure(dockerfile.path, instruction.line, problem))
