@@ -448,6 +448,7 @@ def test_fleet_update_applies_and_records_the_preset_on_the_branch(
     assert rows["svc"]["state"] == "updated", rows
     record = git("show", "hardstart/update-2.0.0:.hardstart/preset.yml", cwd=repo)
     assert "version: 1.4.0" in record
-    assert rows["gitlab"]["state"] == "error"
+    assert result.exit_code == EXIT_USAGE  # a refused repository, not an error
+    assert rows["gitlab"]["state"] == "off preset"
     assert "breaks preset acme-platform 1.4.0" in rows["gitlab"]["detail"]
     assert not git("branch", "--list", "hardstart/update-2.0.0", cwd=refused).strip()

@@ -473,8 +473,8 @@ def fleet_update(
 
     The checkouts are not touched (the work happens in a temporary git worktree). Exit 0 when
     every repository was updated cleanly or already current; 3 when conflicts were committed
-    for review; 2 when a repository was refused (dirty, not a project, not in git); 1 on other
-    errors.
+    for review; 2 when a repository was refused (dirty, not a project, not in git, or its
+    answers break a preset lock); 1 on other errors.
     """
     from hardstart import fleet
 
@@ -506,7 +506,13 @@ def fleet_update(
         return
     if fleet.State.ERROR in states:
         raise typer.Exit(EXIT_UNEXPECTED)
-    if states & {fleet.State.DIRTY, fleet.State.NOT_A_PROJECT, fleet.State.NOT_GIT}:
+    refused = {
+        fleet.State.DIRTY,
+        fleet.State.NOT_A_PROJECT,
+        fleet.State.NOT_GIT,
+        fleet.State.OFF_PRESET,
+    }
+    if states & refused:
         raise typer.Exit(EXIT_USAGE)
     raise typer.Exit(EXIT_CONFLICTS)
 

@@ -92,6 +92,8 @@ def _refused(path: Path, error: HardstartError) -> Row:
         if isinstance(error, NotAProject)
         else State.NOT_GIT
         if isinstance(error, NotARepository)
+        else State.OFF_PRESET
+        if isinstance(error, presets.BadPreset)
         else State.ERROR
     )
     return Row(str(path), state, detail=error.message)
