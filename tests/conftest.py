@@ -6,6 +6,7 @@ directory, so the developer's git identity, hooks, signing or Copier settings ne
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -161,3 +162,54 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     work.mkdir()
     monkeypatch.chdir(work)
     return work
+
+
+# -- audit fixtures ------------------------------------------------------------------------------
+
+AUDIT_FIXTURES = Path(__file__).parent / "audit_fixtures"
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def materialise(name: str, dest: Path) -> Path:
+    """The good fixture with the weak fixture `name` laid over it, committed to a new git repo.
+
+    An overlay holds the files that differ; `REMOVE` lists paths to delete; `package.json.merge`
+    is merged into package.json (so the overlay does not replace the code's own manifest).
+    """
+    shutil.copytree(AUDIT_FIXTURES / "good", dest)
+    if name != "good":
+        overlay = AUDIT_FIXTURES / "weak" / name
+        remove = overlay / "REMOVE"
+        for line in remove.read_text(encoding="utf-8").splitlines() if remove.exists() else []:
+            target = dest / line.strip()
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif line.strip():
+                target.unlink()
+        for source in sorted(overlay.rglob("*")):
+            relative = source.relative_to(overlay)
+            if source.is_dir() or relative.as_posix() == "REMOVE":
+                continue
+            if source.name == "package.json.merge":
+                manifest = dest / relative.parent / "package.json"
+                merged = _merge(
+                    json.loads(manifest.read_text(encoding="utf-8")),
+                    json.loads(source.read_text(encoding="utf-8")),
+                )
+                manifest.write_text(json.dumps(merged, indent=2) + "\n", encoding="utf-8")
+                continue
+            target = dest / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    git("init", "--quiet", "--initial-branch=main", cwd=dest)
+    git("add", "--all", cwd=dest)
+    git("commit", "--quiet", "--no-verify", "-m", "fixture", cwd=dest)
+    return dest

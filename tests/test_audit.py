@@ -16,16 +16,16 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from conftest import REPO_ROOT, render_project
+from conftest import AUDIT_FIXTURES, REPO_ROOT, materialise, render_project
 from hardstart.audit import checks
 from hardstart.audit.model import Status
 from hardstart.audit.run import audit
 from hardstart.cli import app
 from hardstart.errors import EXIT_AUDIT_FAILED, EXIT_USAGE
 from test_audit_cli import SARIF_SCHEMA
+from test_audit_code import CODE_RULES
 from test_audit_code import WEAK as CODE_WEAK
 from test_audit_files import WEAK as FILE_WEAK
-from test_audit_files import materialise
 from test_render import MATRIX, combo_id
 
 ALL_RULES = frozenset(checks.load())
@@ -49,13 +49,21 @@ def test_good_fails_no_rule(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", sorted({**CODE_WEAK, **FILE_WEAK}))
 def test_weak_project_fails_exactly_its_rules_and_no_other(name: str, tmp_path: Path) -> None:
     expected = {**CODE_WEAK, **FILE_WEAK}[name]
-    assert set(failed(materialise(name, tmp_path / name))) == expected
+    report = audit(materialise(name, tmp_path / name))
+    assert set(failed(report.root)) == expected
+    for result in report.results:
+        for failure in result.failures:
+            assert failure.message
+            assert "\n" not in failure.message
+            assert not failure.path.startswith("/")
+            if result.rule.id in CODE_RULES:  # code findings name the source file and line
+                assert failure.path.startswith("src/"), failure
+                assert failure.line, failure
 
 
 def test_every_rule_fails_on_some_weak_project() -> None:
     assert set().union(*CODE_WEAK.values(), *FILE_WEAK.values()) == ALL_RULES
-    fixtures = Path(__file__).parent / "audit_fixtures" / "weak"
-    assert {p.name for p in fixtures.iterdir()} == {*CODE_WEAK, *FILE_WEAK}
+    assert {p.name for p in (AUDIT_FIXTURES / "weak").iterdir()} == {*CODE_WEAK, *FILE_WEAK}
 
 
 @pytest.mark.parametrize("combo", MATRIX, ids=combo_id)

@@ -13,9 +13,9 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
+from conftest import AUDIT_FIXTURES, materialise
 from hardstart.cli import app
 from hardstart.errors import EXIT_AUDIT_FAILED, EXIT_USAGE
-from test_audit_code import FIXTURES, weak_project
 
 SARIF_SCHEMA = Path(__file__).parent / "schemas" / "sarif-2.1.0.json"
 GITLAB_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
@@ -33,7 +33,7 @@ def sarif_of(runner: CliRunner, root: Path) -> dict[str, Any]:
 
 
 def test_table_lists_every_rule_and_a_summary(runner: CliRunner, tmp_path: Path) -> None:
-    result = run(runner, str(weak_project("cors-open", tmp_path)))
+    result = run(runner, str(materialise("cors-open", tmp_path / "cors-open")))
     assert result.exit_code == EXIT_AUDIT_FAILED
     assert "C1-cors-allowlist" in result.stdout
     assert "src/http/cors.mjs:3" in result.stdout
@@ -41,7 +41,9 @@ def test_table_lists_every_rule_and_a_summary(runner: CliRunner, tmp_path: Path)
 
 
 def test_json_has_stable_keys(runner: CliRunner, tmp_path: Path) -> None:
-    result = run(runner, str(weak_project("trust-proxy-true", tmp_path)), "--json")
+    result = run(
+        runner, str(materialise("trust-proxy-true", tmp_path / "trust-proxy-true")), "--json"
+    )
     assert result.exit_code == EXIT_AUDIT_FAILED
     data = json.loads(result.stdout)
     assert set(data) == {"root", "summary", "results"}
@@ -60,7 +62,7 @@ def test_json_has_stable_keys(runner: CliRunner, tmp_path: Path) -> None:
 
 
 def test_sarif_is_valid_and_complete(runner: CliRunner, tmp_path: Path) -> None:
-    data = sarif_of(runner, weak_project("sql-template", tmp_path))
+    data = sarif_of(runner, materialise("sql-template", tmp_path / "sql-template"))
     schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
     jsonschema.validators.validator_for(schema)(schema).validate(data)
     (sarif_run,) = data["runs"]
@@ -90,7 +92,7 @@ def fingerprints(data: dict[str, Any]) -> list[str]:
 def test_sarif_fingerprints_survive_reruns_and_line_moves(
     runner: CliRunner, tmp_path: Path
 ) -> None:
-    root = weak_project("sql-template", tmp_path)
+    root = materialise("sql-template", tmp_path / "sql-template")
     first = sarif_of(runner, root)
     assert fingerprints(first) == fingerprints(sarif_of(runner, root))
     assert len(set(fingerprints(first))) == len(fingerprints(first)) == 2
@@ -109,7 +111,7 @@ def test_sarif_fingerprints_survive_reruns_and_line_moves(
 def test_repository_level_failure_points_at_a_file_with_line_one(
     runner: CliRunner, tmp_path: Path
 ) -> None:
-    root = weak_project("no-rate-limit", tmp_path)
+    root = materialise("no-rate-limit", tmp_path / "no-rate-limit")
     data = sarif_of(runner, root)
     (result,) = [r for r in data["runs"][0]["results"] if r["ruleId"] == "D4-rate-limiter"]
     location = result["locations"][0]["physicalLocation"]
@@ -118,7 +120,9 @@ def test_repository_level_failure_points_at_a_file_with_line_one(
 
 
 def test_gitlab_report_shape(runner: CliRunner, tmp_path: Path) -> None:
-    result = run(runner, str(weak_project("jwt-no-algorithms", tmp_path)), "--gitlab")
+    result = run(
+        runner, str(materialise("jwt-no-algorithms", tmp_path / "jwt-no-algorithms")), "--gitlab"
+    )
     assert result.exit_code == EXIT_AUDIT_FAILED
     data = json.loads(result.stdout)
     assert data["version"].startswith("15.")
@@ -144,7 +148,7 @@ def test_output_writes_the_report_to_a_file(
     runner: CliRunner, tmp_path: Path, form: str | None
 ) -> None:
     target = tmp_path / "report.out"
-    args = [str(FIXTURES / "good"), "--output", str(target)] + ([form] if form else [])
+    args = [str(AUDIT_FIXTURES / "good"), "--output", str(target)] + ([form] if form else [])
     result = run(runner, *args)
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
@@ -172,13 +176,15 @@ def test_output_writes_the_report_to_a_file(
 def test_fail_on_levels(
     runner: CliRunner, tmp_path: Path, fixture: str, level: str | None, code: int
 ) -> None:
-    args = [str(weak_project(fixture, tmp_path)), "-q"] + (["--fail-on", level] if level else [])
+    args = [str(materialise(fixture, tmp_path / fixture)), "-q"] + (
+        ["--fail-on", level] if level else []
+    )
     result = run(runner, *args)
     assert result.exit_code == code, result.output
 
 
 def test_good_exits_zero_quietly(runner: CliRunner) -> None:
-    result = run(runner, str(FIXTURES / "good"), "-q")
+    result = run(runner, str(AUDIT_FIXTURES / "good"), "-q")
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
 
@@ -222,6 +228,6 @@ def test_a_check_that_raises_is_one_error_line(
         raise ValueError("boom")
 
     monkeypatch.setitem(REGISTRY, rule.id, (rule, broken))
-    result = run(runner, str(FIXTURES / "good"))
+    result = run(runner, str(AUDIT_FIXTURES / "good"))
     assert result.exit_code == 1
     assert result.stderr.strip() == "error: unexpected ValueError: boom"

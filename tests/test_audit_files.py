@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from conftest import git
+from conftest import git, materialise
 from hardstart.audit import (
     compose_checks,
     dockerfile_checks,
@@ -88,52 +87,6 @@ WEAK: dict[str, set[str]] = {
 }
 
 
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = value
-    return base
-
-
-def materialise(name: str, dest: Path) -> Path:
-    """The good fixture with the weak fixture `name` laid over it, committed to a new git repo.
-
-    An overlay holds the files that differ; `REMOVE` lists paths to delete; `package.json.merge`
-    is merged into package.json (so the overlay does not replace the code's own manifest).
-    """
-    shutil.copytree(FIXTURES / "good", dest)
-    if name != "good":
-        overlay = FIXTURES / "weak" / name
-        remove = overlay / "REMOVE"
-        for line in remove.read_text(encoding="utf-8").splitlines() if remove.exists() else []:
-            target = dest / line.strip()
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif line.strip():
-                target.unlink()
-        for source in sorted(overlay.rglob("*")):
-            relative = source.relative_to(overlay)
-            if source.is_dir() or relative.as_posix() == "REMOVE":
-                continue
-            if source.name == "package.json.merge":
-                manifest = dest / relative.parent / "package.json"
-                merged = _merge(
-                    json.loads(manifest.read_text(encoding="utf-8")),
-                    json.loads(source.read_text(encoding="utf-8")),
-                )
-                manifest.write_text(json.dumps(merged, indent=2) + "\n", encoding="utf-8")
-                continue
-            target = dest / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    git("init", "--quiet", "--initial-branch=main", cwd=dest)
-    git("add", "--all", cwd=dest)
-    git("commit", "--quiet", "--no-verify", "-m", "fixture", cwd=dest)
-    return dest
-
-
 def audit(root: Path) -> dict[str, NotApplicable | list[Failure]]:
     """Every rule of these modules run on `root`: NotApplicable, [] (pass) or the failures."""
     repo = Repo(root)
@@ -154,27 +107,6 @@ def describe(outcomes: dict[str, NotApplicable | list[Failure]]) -> str:
 
 
 # --- fixtures ---
-
-
-def test_good_passes_every_rule(tmp_path: Path) -> None:
-    outcomes = audit(materialise("good", tmp_path / "good"))
-    assert failed(outcomes) == set(), describe(outcomes)
-    assert not [rule for rule, outcome in outcomes.items() if isinstance(outcome, NotApplicable)]
-
-
-@pytest.mark.parametrize("name", sorted(WEAK))
-def test_weak_fixture_fails_exactly_its_rules(name: str, tmp_path: Path) -> None:
-    outcomes = audit(materialise(name, tmp_path / name))
-    assert failed(outcomes) == WEAK[name], describe(outcomes)
-    for outcome in outcomes.values():
-        for failure in outcome if isinstance(outcome, list) else []:
-            assert failure.message
-            assert "\n" not in failure.message
-            assert not failure.path.startswith("/")
-
-
-def test_every_rule_is_proved_by_a_weak_fixture() -> None:
-    assert set(RULES) == set().union(*WEAK.values())
 
 
 def test_every_rule_is_described() -> None:
