@@ -87,6 +87,8 @@ BAD_PRESETS = [
     ("name: Acme Platform\nversion: 1.0.0\n", "name", "must match [a-z0-9][a-z0-9._-]*"),
     ("name: acme\n", "version", "is required"),
     ("name: acme\nversion: one.four\n", "version", "is not a version"),
+    # YAML reads 1.10 as the number 1.1: refused rather than recorded as an older version.
+    ("name: acme\nversion: 1.10\n", "version", "quote it, e.g. version: '1.1'"),
     ("name: acme\nversion: 1.0.0\ndefaults: [author]\n", "defaults", "must be a mapping"),
     ("name: acme\nversion: 1.0.0\ndefaults: {colour: blue}\n", "defaults.colour",
      "no such question"),
@@ -204,6 +206,22 @@ def test_answers_that_break_a_lock_are_refused_with_the_reason(
         assert problem in line, line
         assert f"(preset acme-platform 1.4.0: {reason})" in line
     assert list(workdir.iterdir()) == []
+
+
+@pytest.mark.parametrize("owners", ["", " "])
+def test_an_empty_list_does_not_slip_past_a_pattern_lock(
+    tiny_template: Path, workdir: Path, tmp_path: Path, owners: str
+) -> None:
+    preset = write(tmp_path / "owners.yml", (
+        "name: acme\nversion: 1.0.0\nlocks:\n"
+        "  code_owners: {pattern: '@acme/[a-z-]+', reason: The platform team reviews}\n"
+    ))  # fmt: skip
+    refused = new(tiny_template, "--preset", str(preset), "-d", f"code_owners={owners}", "svc")
+    assert refused.exit_code == EXIT_USAGE, refused.output
+    assert "code_owners: must match @acme/[a-z-]+" in one_error(refused)
+    met = new(tiny_template, "--preset", str(preset), "-d", "code_owners=@acme/platform", "ok")
+    assert met.exit_code == 0, met.output
+    assert list(workdir.iterdir()) == [workdir / "ok"]
 
 
 def test_defaults_with_a_pattern_lock_the_default_cannot_meet_is_an_error(

@@ -80,9 +80,12 @@ class Lock:
             return "" if answer == self.value else f"is locked to {shown(self.value)}"
         separator = _LIST_ANSWERS.get(self.question, "")
         text = str(answer)
-        items = [text] if separator == "" else [i.strip() for i in text.split(separator)]
-        for item in items:
-            if item and not re.fullmatch(self.pattern, item):
+        items = (
+            [text] if separator == "" else [i.strip() for i in text.split(separator) if i.strip()]
+        )
+        # An empty list is judged like an empty answer: it must not slip past the lock.
+        for item in items or [""]:
+            if not re.fullmatch(self.pattern, item):
                 what = f"'{item}' does not match" if len(items) > 1 else "must match"
                 return f"{what} {self.pattern}"
         return ""
@@ -176,8 +179,11 @@ def read(path: Path) -> Preset:
     version = raw.get("version")
     if version is None:
         raise _fail(path, "version", "is required")
+    if not isinstance(version, str):
+        # YAML reads an unquoted 1.10 as the number 1.1: the version would be wrong, not refused.
+        raise _fail(path, "version", f"quote it, e.g. version: '{version}'")
     try:
-        Version(str(version))
+        Version(version)
     except InvalidVersion:
         raise _fail(path, "version", f"{version!r} is not a version (e.g. 1.4.0)") from None
     description = raw.get("description", "")
