@@ -188,11 +188,12 @@ def materialise(name: str, dest: Path) -> Path:
     if name != "good":
         overlay = AUDIT_FIXTURES / "weak" / name
         remove = overlay / "REMOVE"
-        for line in remove.read_text(encoding="utf-8").splitlines() if remove.exists() else []:
-            target = dest / line.strip()
+        listed = remove.read_text(encoding="utf-8").split() if remove.exists() else []
+        for line in listed:
+            target = dest / line
             if target.is_dir():
                 shutil.rmtree(target)
-            elif line.strip():
+            else:
                 target.unlink()
         for source in sorted(overlay.rglob("*")):
             relative = source.relative_to(overlay)

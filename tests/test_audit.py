@@ -137,6 +137,15 @@ def test_a_waiver_does_not_hide_other_failures(runner: CliRunner, tmp_path: Path
     assert statuses["K5-env-not-committed"] == "fail"
 
 
+def test_a_broken_waiver_file_is_an_error_without_a_node_project_too(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    _waive(tmp_path, "waivers: {unclosed\n")
+    result = runner.invoke(app, ["audit", str(tmp_path)])
+    assert result.exit_code == EXIT_USAGE
+    assert result.stderr.startswith(f"error: {WAIVER_FILE}: not readable YAML")
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

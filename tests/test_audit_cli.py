@@ -108,7 +108,7 @@ def test_sarif_fingerprints_survive_reruns_and_line_moves(
     assert lines[2:] == [n + 2 for n in lines[:2]]
 
 
-def test_repository_level_failure_points_at_a_file_with_line_one(
+def test_a_missing_control_points_at_where_express_is_made(
     runner: CliRunner, tmp_path: Path
 ) -> None:
     root = materialise("no-rate-limit", tmp_path / "no-rate-limit")
@@ -117,6 +117,34 @@ def test_repository_level_failure_points_at_a_file_with_line_one(
     location = result["locations"][0]["physicalLocation"]
     assert location["artifactLocation"]["uri"] == "src/app.js"  # where express() is called
     assert location["region"]["startLine"] == 12
+
+
+def test_a_missing_file_points_at_its_anchor_with_line_one(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    root = materialise("undocumented", tmp_path / "undocumented")  # no SECURITY.md
+    data = sarif_of(runner, root)
+    (result,) = [r for r in data["runs"][0]["results"] if r["ruleId"] == "K6-security-policy"]
+    location = result["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == "SECURITY.md"
+    assert location["region"]["startLine"] == 1
+    gitlab = json.loads(run(runner, str(root), "--gitlab", "--fail-on", "never").stdout)
+    (finding,) = [v for v in gitlab["vulnerabilities"] if v["name"].startswith("SECURITY.md")]
+    assert finding["location"] == {"file": "SECURITY.md", "start_line": 1}
+
+
+def test_sarif_uris_are_encoded(runner: CliRunner, tmp_path: Path) -> None:
+    root = materialise("sql-template", tmp_path / "sql")
+    odd = root / "src" / "my notes#1"
+    odd.mkdir()
+    (root / "src" / "notes" / "repository.ts").rename(odd / "repository.ts")
+    data = sarif_of(runner, root)
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for r in data["runs"][0]["results"]
+        if r["ruleId"] == "F1-parameterized-sql"
+    }
+    assert uris == {"src/my%20notes%231/repository.ts"}
 
 
 def test_gitlab_report_shape(runner: CliRunner, tmp_path: Path) -> None:

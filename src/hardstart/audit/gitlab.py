@@ -9,7 +9,7 @@ from typing import Any
 from hardstart import __version__
 from hardstart.audit.model import Status
 from hardstart.audit.run import Report
-from hardstart.audit.sarif import fingerprint
+from hardstart.audit.sarif import fingerprint, numbered
 
 SCHEMA_VERSION = "15.0.7"
 _TOOL = {
@@ -31,10 +31,7 @@ def render(report: Report) -> dict[str, Any]:
         if result.status is not Status.FAIL:
             continue
         rule = result.rule
-        seen: dict[tuple[str, str], int] = {}
-        for failure in result.failures:
-            key = (failure.path, failure.message)
-            occurrence = seen[key] = seen.get(key, -1) + 1
+        for failure, occurrence in numbered(result.failures):
             vulnerabilities.append(
                 {
                     "id": str(uuid.uuid5(_NAMESPACE, fingerprint(rule, failure, occurrence))),

@@ -87,8 +87,8 @@ def audit(root: Path) -> Report:
     started = datetime.now(timezone.utc)
     registry = checks.load()
     repo = Repo(root)
+    waived = waivers.read(root, registry)  # a broken waiver file is an error in any repository
     gated = not has_node_project(repo)
-    waived = {} if gated else waivers.read(root, registry)
     results: list[Result] = []
     for rule_id in sorted(registry):
         rule, function = registry[rule_id]

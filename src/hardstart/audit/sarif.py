@@ -8,7 +8,9 @@ the message and the occurrence, never the line, so an alert survives code moving
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 from hardstart import __version__
 from hardstart.audit.model import Failure, Rule, Severity, Status
@@ -19,6 +21,16 @@ FINGERPRINT_KEY = "hardstartAudit/v1"
 LEVELS = {Severity.HIGH: "error", Severity.MEDIUM: "warning", Severity.LOW: "note"}
 # GitHub ranks security alerts by this score: >= 7 high, >= 4 medium, below: low.
 SECURITY_SEVERITY = {Severity.HIGH: "8.0", Severity.MEDIUM: "5.5", Severity.LOW: "3.0"}
+
+
+def numbered(failures: Iterable[Failure]) -> Iterator[tuple[Failure, int]]:
+    """Each failure with its occurrence among failures of the same file and message, so that
+    identical findings keep distinct, stable fingerprints."""
+    seen: dict[tuple[str, str], int] = {}
+    for failure in failures:
+        key = (failure.path, failure.message)
+        seen[key] = seen.get(key, -1) + 1
+        yield failure, seen[key]
 
 
 def fingerprint(rule: Rule, failure: Failure, occurrence: int) -> str:
@@ -48,16 +60,13 @@ def _rule(rule: Rule) -> dict[str, Any]:
 
 
 def render(report: Report) -> dict[str, Any]:
-    rules = sorted(report.rules, key=lambda rule: rule.id)
+    rules = report.rules  # in rule-id order
     index = {rule.id: i for i, rule in enumerate(rules)}
     results: list[dict[str, Any]] = []
     for result in report.results:
         if result.status not in (Status.FAIL, Status.WAIVED):
             continue
-        seen: dict[tuple[str, str], int] = {}
-        for failure in result.failures:
-            key = (failure.path, failure.message)
-            occurrence = seen[key] = seen.get(key, -1) + 1
+        for failure, occurrence in numbered(result.failures):
             rule = result.rule
             results.append(
                 {
@@ -69,7 +78,8 @@ def render(report: Report) -> dict[str, Any]:
                         {
                             "physicalLocation": {
                                 "artifactLocation": {
-                                    "uri": failure.path,
+                                    # A URI: a space or '#' in a path must not end it.
+                                    "uri": quote(failure.path),
                                     "uriBaseId": "%SRCROOT%",
                                 },
                                 "region": {"startLine": failure.line or 1},
