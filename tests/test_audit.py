@@ -8,6 +8,7 @@ kind that misfires on the other kind's fixtures is caught too.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from conftest import AUDIT_FIXTURES, REPO_ROOT, materialise, render_project
+from conftest import AUDIT_FIXTURES, REPO_ROOT, git, materialise, render_project
 from hardstart.audit import checks
 from hardstart.audit.model import Status
 from hardstart.audit.run import audit
@@ -51,6 +52,10 @@ def test_weak_project_fails_exactly_its_rules_and_no_other(name: str, tmp_path: 
     expected = {**CODE_WEAK, **FILE_WEAK}[name]
     report = audit(materialise(name, tmp_path / name))
     assert set(failed(report.root)) == expected
+    if name == "gitlab":  # it passes because GitLab CI is read, not because nothing applies
+        not_applicable = {r.rule.id for r in report.results if r.status is Status.NOT_APPLICABLE}
+        assert {rule for rule in ALL_RULES if rule.startswith("K2-")}.isdisjoint(not_applicable)
+        assert {rule for rule in ALL_RULES if rule.startswith("K1-")} <= not_applicable
     for result in report.results:
         for failure in result.failures:
             assert failure.message
@@ -217,3 +222,20 @@ def test_fleet_status_shows_each_repositorys_audit(
 
     skipped = json.loads(runner.invoke(app, [*args, "--json", "--no-audit"]).stdout)
     assert {row["audit"] for row in skipped} == {""}
+
+
+def test_a_package_in_a_monorepo_is_judged_by_what_its_repository_commits(
+    tmp_path: Path,
+) -> None:
+    mono = tmp_path / "mono"
+    package = materialise("good", mono / "services" / "api")
+    shutil.rmtree(package / ".git")  # one repository, at the top
+    (package / ".env").write_text("JWT_SECRET=x\n", encoding="utf-8")
+    git("init", "--quiet", cwd=mono)
+    git("add", "--all", "--force", cwd=mono)
+    git("commit", "--quiet", "--no-verify", "-m", "monorepo", cwd=mono)
+    assert failed(package) == {
+        "K5-env-not-committed": [".env:None .env is committed: its secrets are in the history"]
+    }
+    git("rm", "--cached", "--quiet", "services/api/package-lock.json", cwd=mono)
+    assert set(failed(package)) == {"K5-env-not-committed", "K4-lockfile-committed"}

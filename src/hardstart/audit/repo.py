@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from functools import cached_property
 from pathlib import Path
 
@@ -32,16 +33,26 @@ class Repo:
         return tuple(sorted(found))
 
     @cached_property
-    def is_git(self) -> bool:
-        return (self.root / ".git").exists()
+    def _git_listing(self) -> frozenset[str] | None:
+        """The files git tracks below the root (the root may be a subdirectory of a repository,
+        as a package of a monorepo is), or None when git cannot say: not a work tree, no git,
+        or a repository git refuses to read (another user's, without safe.directory)."""
+        if shutil.which("git") is None:
+            return None
+        listed = gitcmd.run("ls-files", "-z", cwd=self.root, check=False)
+        if listed.returncode != 0:
+            return None
+        return frozenset(name for name in listed.stdout.split("\0") if name)
 
-    @cached_property
+    @property
+    def is_git(self) -> bool:
+        """Whether git could say which files are committed (rules about that apply only then)."""
+        return self._git_listing is not None
+
+    @property
     def tracked(self) -> frozenset[str]:
-        """Files git tracks (empty outside git)."""
-        if not self.is_git:
-            return frozenset()
-        listed = gitcmd.run("ls-files", "-z", cwd=self.root, check=False).stdout
-        return frozenset(name for name in listed.split("\0") if name)
+        """Files git tracks, relative to the root (empty when git cannot say)."""
+        return self._git_listing or frozenset()
 
     def exists(self, path: str) -> bool:
         return (self.root / path).is_file()
