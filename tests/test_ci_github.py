@@ -337,14 +337,24 @@ def test_zizmor_auditor_clean(github: Project) -> None:
     )
 
 
+def workflows(project: Project) -> list[str]:
+    """Every workflow the combination renders: CI, and the update and audit jobs when chosen."""
+    found = sorted(p.name for p in (project.root / ".github" / "workflows").glob("*.yml"))
+    expected = {"ci.yml"}
+    expected |= {"hardstart-update.yml"} if project.answers.get("scheduled_update") else set()
+    expected |= {"hardstart-audit.yml"} if project.answers.get("audit_job") else set()
+    assert set(found) == expected
+    return [f".github/workflows/{name}" for name in found]
+
+
 def test_actionlint_with_shellcheck_clean(github: Project) -> None:
     shellcheck = tool("shellcheck")
-    assert_clean(run("actionlint", "-shellcheck", shellcheck, WORKFLOW, cwd=github.root))
+    assert_clean(run("actionlint", "-shellcheck", shellcheck, *workflows(github), cwd=github.root))
 
 
 def test_workflow_matches_schema(github: Project) -> None:
     schema = ("--builtin-schema", "vendor.github-workflows")
-    assert_clean(run("check-jsonschema", *schema, WORKFLOW, cwd=github.root))
+    assert_clean(run("check-jsonschema", *schema, *workflows(github), cwd=github.root))
 
 
 def checkov_github_actions(root: Path) -> dict[str, Any]:
